@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),  # the language switcher posts here
+]
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("", include("shop.urls")),
+    prefix_default_language=False,
+)
+# Product images and uploads. In production a web server or object storage serves media;
+# the demo and tests serve it from the app.
+if settings.DEBUG or settings.env.bool("LOOKALIKE_SERVE_MEDIA", default=True):
+    urlpatterns += [
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

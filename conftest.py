@@ -1,0 +1,188 @@
+"""Shared fixtures: a real Celery worker on Redis, and headless Chromium.
+
+The database is the embedded PostgreSQL + pgvector (or DATABASE_URL); pytest-django
+creates the test database on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("LOOKALIKE_CHROMIUM", "/usr/bin/chromium")
+REDIS_URL = os.environ.get("LOOKALIKE_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+def _redis_available(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def celery_worker(settings, transactional_db):
+    """Start a real `celery worker` process on Redis, pointed at the test database.
+
+    Yields a handle with ``.process`` and ``.stop()``; tasks queued during the test go
+    through the broker to that process (not eagerly in-process). The broker is a Redis
+    database of its own (LOOKALIKE_TEST_REDIS_DB, default 15), emptied before and after,
+    so concurrent test runs given different numbers do not steal each other's tasks.
+    """
+    from django.db import connection
+
+    from config.celery_app import app
+
+    if not _redis_available(REDIS_URL):
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}; .ci/run should start it.")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} (start redis-server to run worker tests).")
+
+    import redis
+
+    broker_url = f"{REDIS_URL}/{int(os.environ.get('LOOKALIKE_TEST_REDIS_DB', '15'))}"
+    redis.Redis.from_url(broker_url).flushdb()
+    name = f"w{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "CELERY_BROKER_URL": broker_url,
+        "LOOKALIKE_DB_NAME": connection.settings_dict["NAME"],
+        "LOOKALIKE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    for key in ("LOOKALIKE_TEST_MODELS_DIR",):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    log_path = Path(settings.MEDIA_ROOT) / f"celery-{name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,crawl,embed,query",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{name}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    saved = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=broker_url, task_always_eager=False)
+    app.pool.force_close_all()
+
+    class Handle:
+        def __init__(self):
+            self.process = process
+            self.log_path = log_path
+
+        def log(self) -> str:
+            return log_path.read_text(errors="replace")
+
+        def wait_ready(self, timeout: float = 60) -> None:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if "ready." in self.log():
+                    return
+                if process.poll() is not None:
+                    raise RuntimeError(f"Celery worker exited early:\n{self.log()}")
+                time.sleep(0.2)
+            raise TimeoutError(f"Celery worker not ready after {timeout}s:\n{self.log()}")
+
+        def kill(self) -> None:
+            """SIGKILL the whole worker (parent and children), as a crash would."""
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+
+        def stop(self) -> None:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+
+    handle = Handle()
+    try:
+        handle.wait_ready()
+        yield handle
+    finally:
+        handle.stop()
+        log.close()
+        app.conf.update(saved)
+        app.pool.force_close_all()
+        redis.Redis.from_url(broker_url).flushdb()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not path:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing; .ci/run installs Debian's chromium package.")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium) - browser tests need it.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop; Django's async-safety check would
+    # otherwise refuse ORM calls made by the test in the same thread.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shop.garments import GARMENT_KINDS
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Brand(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        indexes = [GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="brand_name_trgm")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(TimeStampedModel):
+    """A garment kind (see shop.garments); slugs match the recommender's garment labels."""
+
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return str(self.display_name)
+
+    @property
+    def display_name(self) -> str:
+        """The translated name for known garment kinds, the stored name otherwise."""
+        return GARMENT_KINDS.get(self.slug, self.name)
+
+
+class ProductQuerySet(models.QuerySet):
+    def browsable(self) -> ProductQuerySet:
+        """What shoppers may see, with the relations every listing shows."""
+        return self.filter(is_active=True).select_related("brand", "category")
+
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+    def in_stock(self) -> ProductQuerySet:
+        return self.filter(in_stock=True)
+
+    def in_category(self, slug: str | None) -> ProductQuerySet:
+        return self.filter(category__slug=slug) if slug else self
+
+    def in_categories(self, slugs) -> ProductQuerySet:
+        return self.filter(category__slug__in=list(slugs)) if slugs else self
+
+    def by_brand(self, slug: str | None) -> ProductQuerySet:
+        return self.filter(brand__slug=slug) if slug else self
+
+    def price_between(self, low: Decimal | None, high: Decimal | None) -> ProductQuerySet:
+        qs = self
+        if low is not None:
+            qs = qs.filter(price__gte=low)
+        if high is not None:
+            qs = qs.filter(price__lte=high)
+        return qs
+
+    def needing_embedding(self) -> ProductQuerySet:
+        return self.filter(needs_embedding=True, is_active=True).exclude(image="")
+
+
+class Product(TimeStampedModel):
+    source = models.ForeignKey(
+        "crawler.Source", on_delete=models.PROTECT, related_name="products", verbose_name=_("source")
+    )
+    external_id = models.CharField(_("external id"), max_length=255)
+    title = models.CharField(_("title"), max_length=500)
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("brand"),
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="products",
+        verbose_name=_("category"),
+    )
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="KRW")
+    in_stock = models.BooleanField(_("in stock"), default=True)
+    product_url = models.URLField(_("product URL"), max_length=2000, blank=True)
+    image_url = models.URLField(_("image URL"), max_length=2000, blank=True)
+    image = models.ImageField(_("image"), upload_to="products/%Y/%m/", blank=True)
+    image_sha256 = models.CharField(_("image SHA-256"), max_length=64, blank=True, db_index=True)
+    image_error = models.TextField(_("image problem"), blank=True)
+    # Marked when the image changes; the recommender's indexing task works through these.
+    needs_embedding = models.BooleanField(_("needs embedding"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="product_source_external_id_uniq"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso4217"
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="product_title_trgm"),
+            models.Index(fields=["category", "price"], name="product_category_price"),
+            models.Index(fields=["is_active", "in_stock"], name="product_active_stock"),
+            models.Index(fields=["-created_at"], name="product_created_desc"),
+            models.Index(fields=["id"], condition=Q(needs_embedding=True), name="product_needs_embedding"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:product_detail", kwargs={"pk": self.pk})
+
+
+class PriceHistory(models.Model):
+    """One row each time a product's price, currency or availability changes."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_history")
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    in_stock = models.BooleanField(_("in stock"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("price history entry")
+        verbose_name_plural = _("price history")
+        indexes = [models.Index(fields=["product", "-recorded_at"], name="pricehistory_product_time")]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="pricehistory_price_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.price} {self.currency} @ {self.recorded_at:%Y-%m-%d}"

@@ -1,0 +1,140 @@
+"""Writes to the catalogue. Importers and crawlers both go through product_upsert, so a
+product is identified, updated and priced the same way whatever its origin."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from shop.images import image_decode
+from shop.models import Brand, Category, PriceHistory, Product
+
+
+class UpsertResult(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ProductData:
+    """A listing as a source describes it, already validated and normalised."""
+
+    external_id: str
+    title: str
+    price: Decimal
+    currency: str
+    product_url: str = ""
+    image_url: str = ""
+    brand: str = ""
+    category: str = ""  # a Category slug; "" when the source does not say
+    in_stock: bool = True
+
+
+# Fields copied from ProductData onto Product and compared to detect a change.
+_PLAIN_FIELDS = ("title", "price", "currency", "product_url", "image_url", "in_stock")
+
+
+def brand_get_or_create(*, name: str) -> Brand | None:
+    name = " ".join(name.split())
+    if not name:
+        return None
+    brand = Brand.objects.filter(name__iexact=name).first()
+    if brand:
+        return brand
+    base = slugify(name, allow_unicode=True) or "brand"
+    slug, n = base, 1
+    while Brand.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return Brand.objects.create(name=name, slug=slug)
+
+
+def category_get(*, slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first() if slug else None
+
+
+@transaction.atomic
+def product_upsert(*, source, data: ProductData, seen_at=None) -> tuple[Product, UpsertResult]:
+    """Create or update the product (source, external id); record price changes.
+
+    Idempotent: the same data twice leaves one product and one price-history row.
+    The row is locked while it is compared, so two crawls of one source cannot race.
+    """
+    seen_at = seen_at or timezone.now()
+    brand = brand_get_or_create(name=data.brand)
+    category = category_get(slug=data.category)
+    product = Product.objects.select_for_update().filter(source=source, external_id=data.external_id).first()
+    if product is None:
+        product = Product.objects.create(
+            source=source,
+            external_id=data.external_id,
+            brand=brand,
+            category=category,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+            **{f: getattr(data, f) for f in _PLAIN_FIELDS},
+        )
+        _record_price(product, seen_at)
+        return product, UpsertResult.CREATED
+
+    changed = [f for f in _PLAIN_FIELDS if getattr(product, f) != getattr(data, f)]
+    if brand is not None and product.brand_id != brand.pk:
+        changed.append("brand")
+    if category is not None and product.category_id != category.pk:
+        changed.append("category")
+    price_changed = any(f in changed for f in ("price", "currency", "in_stock"))
+    for field in changed:
+        value = {"brand": brand, "category": category}.get(field, getattr(data, field, None))
+        setattr(product, field, value)
+    product.last_seen_at = seen_at
+    product.is_active = True
+    product.save(update_fields=[*changed, "last_seen_at", "is_active", "updated_at"])
+    if price_changed:
+        _record_price(product, seen_at)
+    return product, UpsertResult.UPDATED if changed else UpsertResult.UNCHANGED
+
+
+def _record_price(product: Product, when) -> None:
+    PriceHistory.objects.create(
+        product=product,
+        price=product.price,
+        currency=product.currency,
+        in_stock=product.in_stock,
+        recorded_at=when,
+    )
+
+
+def product_image_store(*, product: Product, data: bytes, max_bytes: int | None = None) -> bool:
+    """Validate and store the product's image; returns True when the image changed.
+
+    A changed image marks the product for (re)embedding. Raises ImageRejected for bad
+    bytes, leaving the stored image untouched.
+    """
+    decoded = image_decode(data, max_bytes=max_bytes)
+    if product.image and product.image_sha256 == decoded.sha256:
+        if product.image_error:
+            product.image_error = ""
+            product.save(update_fields=["image_error", "updated_at"])
+        return False
+    old_name = product.image.name if product.image else ""
+    product.image.save(f"{decoded.sha256[:16]}.{decoded.extension}", ContentFile(data), save=False)
+    product.image_sha256 = decoded.sha256
+    product.image_error = ""
+    product.needs_embedding = True
+    product.save(update_fields=["image", "image_sha256", "image_error", "needs_embedding", "updated_at"])
+    if old_name and old_name != product.image.name:
+        transaction.on_commit(lambda: product.image.storage.delete(old_name))
+    return True
+
+
+def product_image_flag(*, product: Product, reason: str) -> None:
+    """Record why the product's image could not be used (shown in the admin)."""
+    product.image_error = reason[:2000]
+    product.save(update_fields=["image_error", "updated_at"])

@@ -1,0 +1,58 @@
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from crawler.models import Source
+from shop.models import Category, Product
+from shop.services import ProductData, UpsertResult, product_upsert
+
+
+@pytest.fixture
+def source(db):
+    return Source.objects.create(name="Test shop", slug="test-shop")
+
+
+def _data(**overrides) -> ProductData:
+    values = dict(
+        external_id="A1",
+        title="Striped shirt",
+        price=Decimal("12900"),
+        currency="KRW",
+        brand="Acme",
+        category="top",
+        product_url="https://shop.example/a1",
+    )
+    values.update(overrides)
+    return ProductData(**values)
+
+
+def test_garment_categories_are_seeded(db):
+    assert {"top", "pants", "skirt", "dress", "shoes", "bag", "hat", "scarf"} <= set(
+        Category.objects.values_list("slug", flat=True)
+    )
+
+
+def test_source_and_external_id_are_unique(source):
+    product_upsert(source=source, data=_data())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(source=source, external_id="A1", title="dup", price=1)
+
+
+def test_negative_price_is_refused_by_the_database(source):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(source=source, external_id="N", title="neg", price=Decimal("-1"))
+
+
+def test_upsert_is_idempotent_and_records_price_changes(source):
+    product, result = product_upsert(source=source, data=_data())
+    assert result is UpsertResult.CREATED
+    assert product_upsert(source=source, data=_data())[1] is UpsertResult.UNCHANGED
+    product, result = product_upsert(source=source, data=_data(price=Decimal("9900")))
+    assert result is UpsertResult.UPDATED
+    assert Product.objects.count() == 1
+    assert list(product.price_history.order_by("recorded_at").values_list("price", flat=True)) == [
+        Decimal("12900"),
+        Decimal("9900"),
+    ]
+    assert product.brand.name == "Acme" and product.category.slug == "top"
