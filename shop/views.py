@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404, render
 
+from recommender.selectors import product_alternatives_context
 from shop.models import Product
 
 
@@ -10,4 +11,7 @@ def product_list(request):
 
 def product_detail(request, pk: int):
     product = get_object_or_404(Product.objects.browsable(), pk=pk)
-    return render(request, "shop/product_detail.html", {"product": product})
+    context = {"product": product}
+    # The recommender owns the "Similar alternatives" section: its context and template.
+    context.update(product_alternatives_context(request=request, product=product))
+    return render(request, "shop/product_detail.html", context)

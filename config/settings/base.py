@@ -157,3 +157,15 @@ LOGGING = {
     # pgserver logs every attach/detach of the embedded server at INFO.
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# --- Shop -----------------------------------------------------------------------------
+# (shop settings go here)
+
+# --- Recommender ----------------------------------------------------------------------
+# (recommender settings go here)
+
+# --- Find similar (uploads) -----------------------------------------------------------
+# (find-similar settings go here)
+
+# --- Crawler --------------------------------------------------------------------------
+# (crawler settings go here)
