@@ -62,10 +62,12 @@ def versions(*packages: str) -> str:
 
 def section_write(name: str, body: str, *, packages: tuple[str, ...] = (), doc: Path = DOC) -> None:
     """Replace (or append) the section ``name`` of the benchmarks document."""
-    command = "python -m " + " ".join(
-        [shlex.quote(sys.argv[0].removesuffix(".py").replace("/", ".").lstrip("."))]
-        + [shlex.quote(a) for a in sys.argv[1:]]
-    )
+    script = Path(sys.argv[0]).resolve()
+    try:
+        module = ".".join(script.relative_to(DOC.parent.parent).with_suffix("").parts)
+    except ValueError:
+        module = script.stem
+    command = " ".join(["python -m", module, *(shlex.quote(a) for a in sys.argv[1:])])
     start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
     block = (
         f"{start}\n"
