@@ -3,16 +3,20 @@ product is identified, updated and priced the same way whatever its origin."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from tqdm import tqdm
 
-from shop.images import image_decode
+from shop.images import ImageRejected, image_decode
 from shop.models import Brand, Category, PriceHistory, Product
 
 
@@ -138,3 +142,112 @@ def product_image_flag(*, product: Product, reason: str) -> None:
     """Record why the product's image could not be used (shown in the admin)."""
     product.image_error = reason[:2000]
     product.save(update_fields=["image_error", "updated_at"])
+
+
+@dataclass
+class ImportReport:
+    """What a feed import did; ``errors`` holds (line number, reason) per rejected row."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    images_stored: int = 0
+    errors: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+
+def catalog_import(*, path: Path, source, progress: bool = False) -> ImportReport:
+    """Import a CSV / JSON Lines feed (columns in shop.feeds) into ``source``.
+
+    Every row is its own transaction: a bad row (unreadable values, unknown category,
+    missing or corrupt image) is reported with its line number and leaves nothing behind,
+    and the good rows land. Importing the same feed again changes nothing; a changed
+    price updates the product and its price history. Raises FeedError when the file as
+    a whole cannot be read. Products whose image changed are queued for embedding.
+    """
+    from shop.feeds import FeedRowError, feed_line_count, feed_read, feed_row_clean
+
+    path = Path(path)
+    report = ImportReport()
+    rows = feed_read(path)
+    with tqdm(
+        total=feed_line_count(path),
+        unit="row",
+        desc=path.name,
+        disable=None if progress else True,
+        leave=False,
+    ) as bar:
+        for line, values in rows:
+            bar.update(1)
+            try:
+                if isinstance(values, FeedRowError):
+                    raise values
+                row = feed_row_clean(values, line=line)
+                result, image_changed = _feed_row_import(row=row, source=source, folder=path.parent)
+            except (FeedRowError, ImageRejected) as exc:
+                report.errors.append((line, str(exc)))
+                continue
+            setattr(report, result.value, getattr(report, result.value) + 1)
+            report.images_stored += image_changed
+    return report
+
+
+def _feed_row_import(*, row, source, folder: Path) -> tuple[UpsertResult, bool]:
+    from shop.feeds import FeedRowError
+
+    # The image is read (or downloaded) before the row is locked, so a slow shop server
+    # never holds a transaction open.
+    existing = Product.objects.filter(source=source, external_id=row.data.external_id).first()
+    data = _feed_image_bytes(row=row, folder=folder, product=existing)
+    with transaction.atomic():
+        product, result = product_upsert(source=source, data=row.data)
+        if data is None or (
+            product.image
+            and not product.image_error
+            and product.image_sha256 == hashlib.sha256(data).hexdigest()
+        ):
+            return result, False  # the stored image is already this one
+        try:
+            changed = product_image_store(product=product, data=data)
+        except ImageRejected as exc:
+            raise FeedRowError(f"The image {row.image[:200]} cannot be used: {exc}") from None
+    if changed and result is UpsertResult.UNCHANGED:
+        result = UpsertResult.UPDATED
+    return result, changed
+
+
+def _feed_image_bytes(*, row, folder: Path, product: Product | None) -> bytes | None:
+    from shop.feeds import FeedRowError
+
+    if row.image_is_url:
+        if (
+            product.image
+            and product.image_sha256
+            and product.image_url == row.image
+            and not product.image_error
+        ):
+            return None
+        from crawler.fetching import FetchError, fetch_image_bytes
+
+        try:
+            return fetch_image_bytes(row.image)
+        except FetchError as exc:
+            raise FeedRowError(f"The image {row.image[:200]} could not be downloaded: {exc}") from None
+    folder = folder.resolve()
+    target = (folder / row.image).resolve()
+    if not target.is_relative_to(folder):
+        raise FeedRowError(
+            f"The image path {row.image} points outside the feed's folder; "
+            "use a path relative to the feed file, or an http(s) URL."
+        )
+    try:
+        return target.read_bytes()
+    except FileNotFoundError:
+        raise FeedRowError(
+            f"The image file {row.image} does not exist next to the feed; check the path."
+        ) from None
+    except OSError as exc:
+        raise FeedRowError(f"The image file {row.image} cannot be read ({exc.strerror}).") from None
