@@ -1,0 +1,97 @@
+"""Embeddings of product images, one row per (product, model key, region).
+
+Storage decision: one ``halfvec`` column *without* fixed dimensions holds every model's
+vectors, and each registered model gets a partial HNSW index over an expression that casts
+its rows to their dimension, ``(vector::halfvec(D)) halfvec_cosine_ops WHERE model_name =
+'...'``. Why: pgvector's HNSW takes at most 2,000 dims for ``vector`` but 4,000 for
+``halfvec``, so ResNet50's 2048-d vectors need halfvec; one table keeps a model switch a
+matter of inserting rows under a new key while the old rows keep serving (no schema change
+per model); a partial index per model keeps each graph small and never mixes dimensions.
+Half precision costs nothing measurable in ranking for unit vectors (3 significant digits)
+and halves the index. Queries must use the same expression (selectors.py) to hit the index.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import OpClass
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
+from pgvector.django import HalfVectorField, HnswIndex
+
+from recommender.embedders.registry import REGISTRY
+from shop.models import TimeStampedModel
+
+# HNSW build parameters: pgvector's defaults (m=16, ef_construction=64) suit catalogues of
+# up to a few million rows; raise them for recall at build-time cost.
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+
+
+def vector_as(dim: int):
+    """The expression the per-model index is built on; queries use the same one."""
+    return Cast("vector", HalfVectorField(dimensions=dim))
+
+
+class Region(models.TextChoices):
+    FULL = "full", _("whole image")
+    GARMENT = "garment", _("main garment")
+
+
+class Embedding(TimeStampedModel):
+    product = models.ForeignKey(
+        "shop.Product", on_delete=models.CASCADE, related_name="embeddings", verbose_name=_("product")
+    )
+    # Registry key ("resnet50"): chooses the partial index and the dimension.
+    model_name = models.CharField(_("model"), max_length=50)
+    # Name and weights version ("resnet50@imagenet1k-v1"): vectors are only compared
+    # within one key.
+    model_key = models.CharField(_("model key"), max_length=100)
+    region = models.CharField(_("region"), max_length=20, choices=Region.choices, default=Region.FULL)
+    vector = HalfVectorField(_("vector"))
+    # The image the vector was computed from; a changed image needs a new vector.
+    image_sha256 = models.CharField(_("image SHA-256"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("embedding")
+        verbose_name_plural = _("embeddings")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "model_key", "region"], name="embedding_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["model_key", "product"], name="embedding_model_product"),
+            *(
+                HnswIndex(
+                    OpClass(vector_as(spec.dim), name="halfvec_cosine_ops"),
+                    name=spec.index_name,
+                    condition=Q(model_name=spec.name),
+                    m=HNSW_M,
+                    ef_construction=HNSW_EF_CONSTRUCTION,
+                )
+                for spec in REGISTRY.values()
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.model_key} {self.region}"
+
+
+class ProductColour(TimeStampedModel):
+    """RGB statistics of a product's garment (for the colour term and the plots)."""
+
+    product = models.OneToOneField(
+        "shop.Product", on_delete=models.CASCADE, related_name="colour", verbose_name=_("product")
+    )
+    # 3 x 32 list: R, G and B histograms of the garment pixels, each summing to 1.
+    histogram = models.JSONField(_("RGB histogram"))
+    mean_rgb = models.JSONField(_("mean RGB"))
+    std_rgb = models.JSONField(_("RGB standard deviation"))
+    image_sha256 = models.CharField(_("image SHA-256"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("product colour")
+        verbose_name_plural = _("product colours")
+
+    def __str__(self) -> str:
+        return f"{self.product_id} colour"

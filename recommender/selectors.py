@@ -1,12 +1,215 @@
-"""Reads for the recommender: nearest products by embedding."""
+"""Reads for the recommender: nearest products by embedding, and the product page's
+"Similar alternatives"."""
 
 from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from pgvector import HalfVector
+from pgvector.django import CosineDistance
+
+from recommender.colour import colour_distance
+from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
+from recommender.models import Embedding, ProductColour, vector_as
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SimilarProduct:
+    product: object  # shop.Product, with brand and category loaded
+    distance: float  # cosine distance of the embeddings, 0 = identical
+    colour_distance: float | None = None
+    score: float | None = None  # the ranking score (distance blended with colour)
+
+    @property
+    def similarity(self) -> float:
+        """1 - cosine distance, clamped to [0, 1] (shown as a percentage)."""
+        return float(min(1.0, max(0.0, 1.0 - self.distance)))
+
+
+def _search_settings() -> None:
+    """Per-transaction HNSW settings: iterative scans keep walking the graph until enough
+    rows pass the filters (pgvector >= 0.8), so a selective category or price filter
+    still returns k rows when k exist; ef_search sets the candidate list."""
+    ef_search = int(settings.RECOMMENDER_EF_SEARCH)
+    mode = settings.RECOMMENDER_ITERATIVE_SCAN
+    if mode not in ("relaxed_order", "strict_order", "off"):
+        raise ValueError(
+            f"RECOMMENDER_ITERATIVE_SCAN must be relaxed_order, strict_order or off, not {mode!r}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL hnsw.iterative_scan = {mode}")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
+
+
+def similar_products(
+    vector,
+    *,
+    model_key: str,
+    categories=None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    brand: str | None = None,
+    exclude_ids=(),
+    in_stock_only: bool = True,
+    k: int = 10,
+    offset: int = 0,
+    query_histogram: np.ndarray | None = None,
+    max_distance: float | None = None,
+) -> list[SimilarProduct]:
+    """The active products nearest to ``vector`` among those embedded with ``model_key``.
+
+    Filters: category slugs, price range (inclusive), brand slug, excluded ids, in stock.
+    Cosine distance on the model's HNSW index (the same expression as the index); results
+    farther than RECOMMENDER_MAX_DISTANCE are dropped. With ``query_histogram`` the nearest
+    RECOMMENDER_COLOUR_RERANK_POOL are re-ranked by blending in the colour distance
+    (weight RECOMMENDER_COLOUR_WEIGHT).
+    """
+    name = model_key.split("@", 1)[0]
+    spec = embedder_spec(name)
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if query.shape[0] != spec.dim:
+        raise ValueError(f"a {name} vector has {spec.dim} dimensions, not {query.shape[0]}")
+    weight = float(settings.RECOMMENDER_COLOUR_WEIGHT) if query_histogram is not None else 0.0
+    wanted = offset + k
+    pool = max(wanted, settings.RECOMMENDER_COLOUR_RERANK_POOL) if weight else wanted
+    cutoff = settings.RECOMMENDER_MAX_DISTANCE if max_distance is None else max_distance
+
+    qs = Embedding.objects.filter(model_name=name, model_key=model_key, product__is_active=True)
+    if in_stock_only:
+        qs = qs.filter(product__in_stock=True)
+    if categories:
+        qs = qs.filter(product__category__slug__in=list(categories))
+    if price_min is not None:
+        qs = qs.filter(product__price__gte=price_min)
+    if price_max is not None:
+        qs = qs.filter(product__price__lte=price_max)
+    if brand:
+        qs = qs.filter(product__brand__slug=brand)
+    if exclude_ids:
+        qs = qs.exclude(product_id__in=list(exclude_ids))
+    qs = (
+        qs.annotate(distance=CosineDistance(vector_as(spec.dim), HalfVector(query)))
+        .order_by("distance")
+        .select_related("product", "product__brand", "product__category")
+        .only("id", "product", *_PRODUCT_FIELDS)[:pool]
+    )
+    with transaction.atomic():
+        _search_settings()
+        rows = list(qs)
+    # relaxed_order may return rows slightly out of order: sort the few we fetched.
+    rows.sort(key=lambda row: row.distance)
+    results, seen = [], set()
+    for row in rows:
+        if row.product_id in seen or row.distance > cutoff:
+            continue
+        seen.add(row.product_id)
+        results.append(SimilarProduct(product=row.product, distance=float(row.distance)))
+    if weight and results:
+        histograms = dict(
+            ProductColour.objects.filter(product_id__in=seen).values_list("product_id", "histogram")
+        )
+        for item in results:
+            hist = histograms.get(item.product.pk)
+            item.colour_distance = colour_distance(query_histogram, np.asarray(hist)) if hist else None
+            colour = item.colour_distance if item.colour_distance is not None else item.distance
+            item.score = (1 - weight) * item.distance + weight * colour
+        results.sort(key=lambda item: item.score)
+    else:
+        for item in results:
+            item.score = item.distance
+    return results[offset:wanted]
+
+
+# Product columns a result card needs (the vector column is not fetched back).
+_PRODUCT_FIELDS = (
+    "product__id",
+    "product__title",
+    "product__price",
+    "product__currency",
+    "product__in_stock",
+    "product__image",
+    "product__product_url",
+    "product__is_active",
+    "product__category__id",
+    "product__category__slug",
+    "product__category__name",
+    "product__brand__id",
+    "product__brand__name",
+    "product__brand__slug",
+)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        number = Decimal(value.replace(",", "").strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    return number if number.is_finite() and number >= 0 else None
 
 
 def product_alternatives_context(*, request, product) -> dict:
     """Context for the "Similar alternatives" section of a product page.
 
-    Reads the shopper's filters (cheaper only, price range) from the query string.
+    Reads the shopper's filters from the query string: ``cheaper=1`` (strictly cheaper
+    than this product), ``min_price`` and ``max_price``. The nearest in-stock products of
+    the same category, excluding the product itself; on a sold-out product the page
+    shows them first.
     """
-    # TODO(recommender issue): nearest in-stock products of the same category.
-    return {"alternatives": []}
+    cheaper = request.GET.get("cheaper") in ("1", "on", "true")
+    price_min = _decimal(request.GET.get("min_price"))
+    price_max = _decimal(request.GET.get("max_price"))
+    if cheaper:
+        below = product.price - Decimal("0.01")
+        price_max = below if price_max is None else min(price_max, below)
+    context = {
+        "alternatives": [],
+        "alternatives_first": not product.in_stock,
+        "alternatives_filters": {
+            "cheaper": cheaper,
+            "min_price": price_min if request.GET.get("min_price") else "",
+            "max_price": _decimal(request.GET.get("max_price")) or "",
+        },
+        "alternatives_pending": False,
+        "alternatives_notice": embedder_fallback_notice(),
+    }
+    model_key = active_model_key()
+    own = (
+        Embedding.objects.filter(product=product, model_key=model_key)
+        .values_list("vector", flat=True)
+        .first()
+    )
+    if own is None:
+        context["alternatives_pending"] = True
+        return context
+    histogram = ProductColour.objects.filter(product=product).values_list("histogram", flat=True).first()
+    found = similar_products(
+        own.to_numpy(),
+        model_key=model_key,
+        categories=[product.category.slug] if product.category_id else None,
+        price_min=price_min,
+        price_max=price_max,
+        exclude_ids=[product.pk],
+        k=settings.RECOMMENDER_ALTERNATIVES_COUNT,
+        query_histogram=np.asarray(histogram) if histogram else None,
+    )
+    context["alternatives"] = [
+        {
+            "product": item.product,
+            "similarity": item.similarity,
+            "similarity_percent": round(item.similarity * 100),
+            "price_difference": item.product.price - product.price
+            if item.product.currency == product.currency
+            else None,
+        }
+        for item in found
+    ]
+    return context

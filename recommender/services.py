@@ -1,0 +1,180 @@
+"""Writes for the recommender: embedding catalogue images, and the shared query path.
+
+Catalogue images and shoppers' garments go through the same preprocessing
+(preprocess.garment_on_white) and the same embedder, so both sides are comparable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from recommender.colour import rgb_histogram, rgb_stats
+from recommender.embedders import active_model_key, get_embedder
+from recommender.labels import GARMENT_CATEGORIES
+from recommender.models import Embedding, ProductColour, Region
+from recommender.preprocess import garment_on_white
+from shop.images import ImageRejected, image_decode
+from shop.models import Product
+from shop.services import product_image_flag
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    model_key: str
+    embedded: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)  # product id -> reason
+    missing: list[int] = field(default_factory=list)  # ids no longer in the catalogue
+
+
+def query_embed(*, image: Image.Image, mask: np.ndarray | None = None, model: str | None = None):
+    """Embed a garment (``mask`` on ``image``; the whole image without one) exactly as the
+    catalogue is embedded. Returns (vector, model_key)."""
+    embedder = get_embedder(model)
+    vector = embedder.embed([garment_on_white(image, mask)])[0]
+    return vector, embedder.model_key
+
+
+def query_colour(*, image: Image.Image, mask: np.ndarray | None = None) -> np.ndarray:
+    """The garment's RGB histogram, computed on the same crop as the catalogue's."""
+    return rgb_histogram(garment_on_white(image, mask))
+
+
+def catalogue_crop(*, image: Image.Image, category_slug: str | None) -> tuple[Image.Image, str]:
+    """The crop a catalogue image is embedded from, and its region.
+
+    With RECOMMENDER_SEGMENT_CATALOGUE, the garment matching the product's category (else
+    the largest one) is cut out; otherwise, or when nothing is found, the whole shot.
+    """
+    if settings.RECOMMENDER_SEGMENT_CATALOGUE:
+        from recommender.segmentation import get_segmenter
+
+        garments = get_segmenter().segment(image)
+        matching = [g for g in garments if category_slug in GARMENT_CATEGORIES.get(g.kind, [])]
+        chosen = max(matching or garments, key=lambda g: g.area_share, default=None)
+        if chosen is not None:
+            return garment_on_white(image, chosen.mask), Region.GARMENT
+    return garment_on_white(image), Region.FULL
+
+
+def _product_image(product: Product) -> Image.Image:
+    """The product's stored image, decoded with the shop's checks (raises ImageRejected)."""
+    if not product.image:
+        raise ImageRejected("The product has no stored image. Re-import or re-crawl it to fetch one.")
+    try:
+        with product.image.open("rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ImageRejected(
+            f"The stored image file {product.image.name} is missing ({exc.strerror}). "
+            "Re-import or re-crawl the product to fetch it again."
+        ) from exc
+    # Stored images passed the size check when they were fetched; decode them without it.
+    return image_decode(data, max_bytes=max(len(data), 1)).image
+
+
+def embedding_compute_batch(*, product_ids: list[int], model: str | None = None) -> BatchResult:
+    """Embed the products' images with ``model`` (None: the active one) and upsert their
+    vectors and colour statistics.
+
+    Idempotent: re-running a batch overwrites the same (product, model key, region) rows,
+    so a batch retried after a crash leaves exactly one vector per product and model. A
+    product whose image is missing or corrupt is flagged with the reason (and unmarked, so
+    it is not retried until its image changes); the rest of the batch goes on.
+    """
+    embedder = get_embedder(model)
+    result = BatchResult(model_key=embedder.model_key)
+    products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids).select_related("category")}
+    result.missing = [pk for pk in product_ids if pk not in products]
+    crops: list[tuple[Product, Image.Image, str]] = []
+    for pk in product_ids:
+        product = products.get(pk)
+        if product is None:
+            continue
+        try:
+            image = _product_image(product)
+            crop, region = catalogue_crop(
+                image=image, category_slug=product.category.slug if product.category else None
+            )
+        except ImageRejected as exc:
+            reason = str(exc)
+            logger.warning("Product %s not embedded: %s", pk, reason)
+            product_image_flag(product=product, reason=reason)
+            Product.objects.filter(pk=pk).update(needs_embedding=False)
+            result.failed[pk] = reason
+            continue
+        crops.append((product, crop, region))
+    if not crops:
+        return result
+
+    vectors = embedder.embed([crop for _, crop, _ in crops])
+    clears_flag = embedder.model_key == active_model_key()
+    now = timezone.now()
+    with transaction.atomic():
+        Embedding.objects.bulk_create(
+            [
+                Embedding(
+                    product=product,
+                    model_name=embedder.name,
+                    model_key=embedder.model_key,
+                    region=region,
+                    vector=vector,
+                    image_sha256=product.image_sha256,
+                )
+                for (product, _, region), vector in zip(crops, vectors, strict=True)
+            ],
+            update_conflicts=True,
+            unique_fields=["product", "model_key", "region"],
+            update_fields=["vector", "image_sha256", "model_name", "updated_at"],
+        )
+        # One vector per product and model: drop a region left from another catalogue setting.
+        for product, _, region in crops:
+            Embedding.objects.filter(product=product, model_key=embedder.model_key).exclude(
+                region=region
+            ).delete()
+        colours = []
+        for product, crop, _ in crops:
+            stats = rgb_stats(crop)
+            colours.append(
+                ProductColour(
+                    product=product,
+                    histogram=rgb_histogram(crop).round(5).tolist(),
+                    mean_rgb=stats["mean"],
+                    std_rgb=stats["std"],
+                    image_sha256=product.image_sha256,
+                )
+            )
+        ProductColour.objects.bulk_create(
+            colours,
+            update_conflicts=True,
+            unique_fields=["product"],
+            update_fields=["histogram", "mean_rgb", "std_rgb", "image_sha256", "updated_at"],
+        )
+        for product, _, _ in crops:
+            if clears_flag:
+                # Only if the image did not change while we were embedding it.
+                Product.objects.filter(pk=product.pk, image_sha256=product.image_sha256).update(
+                    needs_embedding=False, updated_at=now
+                )
+            result.embedded.append(product.pk)
+    logger.info(
+        "Embedded %d products with %s (%d failed)", len(result.embedded), result.model_key, len(result.failed)
+    )
+    return result
+
+
+def embedding_mark_products(*, product_ids=None) -> int:
+    """Mark products for (re)embedding with the active model; None marks every active
+    product with an image. Returns how many were marked."""
+    qs = Product.objects.active().exclude(image="")
+    if product_ids is not None:
+        qs = qs.filter(pk__in=list(product_ids))
+    return qs.update(needs_embedding=True, image_error="")

@@ -1,0 +1,57 @@
+"""Recommender fixtures: tiny random models saved to a temp dir and loaded through the
+production loaders (no hub access in tests), and embedded products."""
+
+from __future__ import annotations
+
+import pytest
+
+from recommender.labels import ATR_LABELS
+
+# Small enough to run in ~50 ms per image on 2 cores, same classes as the real B2 model.
+TINY_SEGFORMER = dict(
+    num_channels=3,
+    num_encoder_blocks=4,
+    depths=[1, 1, 1, 1],
+    sr_ratios=[8, 4, 2, 1],
+    hidden_sizes=[8, 16, 24, 32],
+    num_attention_heads=[1, 1, 1, 1],
+    decoder_hidden_size=32,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_segformer_dir(tmp_path_factory):
+    """A randomly initialised SegFormer with the 18 ATR labels, saved with save_pretrained
+    next to its image processor, as a local RECOMMENDER_SEGMENTER directory."""
+    import torch
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation, SegformerImageProcessor
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-segformer")
+    config = SegformerConfig(
+        **TINY_SEGFORMER,
+        id2label={i: name for i, name in ATR_LABELS.items()},
+        label2id={name: i for i, name in ATR_LABELS.items()},
+    )
+    SegformerForSemanticSegmentation(config).save_pretrained(path)
+    SegformerImageProcessor(size={"height": 128, "width": 128}).save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def tiny_segmenter(settings, tiny_segformer_dir):
+    """Point RECOMMENDER_SEGMENTER at the tiny model; returns its directory."""
+    settings.RECOMMENDER_SEGMENTER = str(tiny_segformer_dir)
+    return tiny_segformer_dir
+
+
+@pytest.fixture(scope="session")
+def random_resnet50_file(tmp_path_factory):
+    """A torchvision ResNet50 with random weights, saved with torch.save (a state dict)."""
+    import torch
+    from torchvision.models import resnet50
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("resnet50") / "resnet50-random.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    return path
