@@ -238,3 +238,5 @@ CRAWLER_ROBOTS_CACHE_SECONDS = env.int("CRAWLER_ROBOTS_CACHE_SECONDS", default=3
 CRAWLER_ALLOW_LOOPBACK = env.bool("CRAWLER_ALLOW_LOOPBACK", default=False)
 # Hard ceiling on listing pages in one run, whatever a source asks for (endless pagination).
 CRAWLER_MAX_PAGES_PER_RUN = env.int("CRAWLER_MAX_PAGES_PER_RUN", default=500)
+# After a run, queue recommender.tasks.embed_pending for products whose image changed.
+CRAWLER_EMBED_AFTER_RUN = env.bool("CRAWLER_EMBED_AFTER_RUN", default=True)

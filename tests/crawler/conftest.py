@@ -7,6 +7,7 @@ assert what the crawler sent (User-Agent, conditional headers) and how often.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from crawler.fetching import robots_cache_clear
 
@@ -97,13 +99,22 @@ class LoopbackShop:
             self.routes[path] = list(replies) if replies else [Reply(**reply)]
 
     def fixture(self, path: str, name: str, **reply) -> None:
-        """Serve a fixture file, with {base} replaced by this server's address."""
-        text = (FIXTURES / name).read_text().replace("{base}", self.base)
+        """Serve a fixture file, with {base} ("http://127.0.0.1:port") and {host} filled in."""
+        text = (FIXTURES / name).read_text().replace("{base}", self.base).replace("{host}", self.base[7:])
         self.route(path, body=text, **reply)
 
     def hits_for(self, path: str) -> list[Hit]:
         with self.lock:
             return [h for h in self.hits if h.path == path]
+
+
+def png_bytes(colour=(200, 30, 30), size=(16, 16)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+COLOURS = {"red": (200, 30, 30), "blue": (30, 30, 200), "green": (30, 160, 60)}
 
 
 @pytest.fixture
@@ -116,6 +127,7 @@ def crawler_settings(settings):
     settings.CRAWLER_READ_TIMEOUT = 0.5
     settings.CRAWLER_CONNECT_TIMEOUT = 0.5
     settings.CRAWLER_DEFAULT_RATE_LIMIT = 0  # no spacing unless a test asks for it
+    settings.CRAWLER_EMBED_AFTER_RUN = False  # the worker integration test turns it on
     robots_cache_clear()
     yield settings
     robots_cache_clear()
@@ -126,6 +138,22 @@ def shop_server(crawler_settings):
     shop = LoopbackShop()
     shop.thread.start()
     shop.route("/robots.txt", body="User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    for name, colour in COLOURS.items():
+        shop.route(f"/img/{name}.png", body=png_bytes(colour), content_type="image/png")
     yield shop
     shop.server.shutdown()
     shop.server.server_close()
+
+
+@pytest.fixture
+def make_source(db):
+    from crawler.models import Source
+
+    def make(kind: str, base_url: str, **fields) -> Source:
+        fields.setdefault("rate_limit", 50)  # the loopback shop needs no politeness
+        fields.setdefault("pages_per_run", 20)
+        return Source.objects.create(
+            name=f"{kind} test", slug=f"{kind}-test", kind=kind, base_url=base_url, **fields
+        )
+
+    return make

@@ -1,0 +1,452 @@
+"""Crawling a source: fetch listing pages, upsert products, store images, keep score.
+
+One product = one transaction (product_upsert and its Listing row together), so a run
+killed at any point leaves every product either fully written or untouched; the next
+run picks up whatever is missing (new products, images not yet stored). Two runs of one
+source never overlap: each holds a PostgreSQL advisory lock that dies with its
+connection, so a killed worker cannot leave the source locked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from w3lib.url import canonicalize_url
+
+from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult
+from crawler.models import CrawlRun, Listing, Source
+from crawler.sources import Adapter, ParseError, adapter_for
+from shop.images import ImageRejected
+from shop.models import Product
+from shop.services import ProductData, UpsertResult, product_image_flag, product_image_store, product_upsert
+
+logger = logging.getLogger(__name__)
+
+# The run's error log keeps this many entries; a shop that breaks every page should not
+# grow one JSON row without bound. The counters still count every failure.
+MAX_ERRORS_KEPT = 500
+# Advisory-lock namespace ("LK") so our keys cannot clash with other users of the database.
+LOCK_NAMESPACE = 0x4C4B
+PERIODIC_TASK_NAME = "crawler.tasks.crawl_source"
+
+Progress = Callable[[CrawlRun], None]
+
+
+class CrawlAlreadyRunning(RuntimeError):
+    pass
+
+
+@dataclass
+class _Timer:
+    parse_s: float = 0.0
+    write_s: float = 0.0
+
+    @contextmanager
+    def measure(self, name: str):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            setattr(self, name, getattr(self, name) + time.monotonic() - started)
+
+
+@dataclass
+class _Saved:
+    product: Product
+    data: ProductData
+    listing: Listing
+
+
+@dataclass
+class _Crawl:
+    run: CrawlRun
+    source: Source
+    adapter: Adapter
+    fetcher: Fetcher
+    timer: _Timer = field(default_factory=_Timer)
+    seen_at: object = None
+
+    # -- bookkeeping
+    def error(self, url: str, reason: str) -> None:
+        logger.info("crawl %s: %s: %s", self.source.slug, url, reason)
+        if len(self.run.errors) < MAX_ERRORS_KEPT:
+            self.run.errors.append({"url": url[:2000], "reason": reason[:1000]})
+
+    def save_run(self) -> None:
+        stats = self.fetcher.stats
+        self.run.timings = {
+            "politeness_wait_s": round(stats.politeness_wait_s, 4),
+            "network_s": round(stats.network_s, 4),
+            "parse_s": round(self.timer.parse_s, 4),
+            "write_s": round(self.timer.write_s, 4),
+            "requests": stats.requests,
+            "retries": stats.retries,
+        }
+        self.run.save()
+
+
+@contextmanager
+def _source_lock(source_id: int):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source_id])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, source_id])
+
+
+def crawl_run_execute(
+    *, source_id: int, max_pages: int | None = None, progress: Progress | None = None
+) -> CrawlRun:
+    """Crawl one source now and return its finished CrawlRun.
+
+    Raises CrawlAlreadyRunning when another run of the source holds its lock. Failures of
+    single pages, products and images are recorded on the run and the run goes on.
+    """
+    source = Source.objects.get(pk=source_id)
+    adapter = adapter_for(source.kind)
+    with _source_lock(source.pk) as acquired:
+        if not acquired:
+            raise CrawlAlreadyRunning(f"Source {source.slug!r} is being crawled already; try again later.")
+        # We hold the lock, so any run still marked running died with its process.
+        CrawlRun.objects.for_source(source).running().update(
+            status=CrawlRun.Status.INTERRUPTED, finished_at=timezone.now()
+        )
+        run = CrawlRun.objects.create(source=source)
+        crawl = _Crawl(
+            run=run,
+            source=source,
+            adapter=adapter,
+            fetcher=Fetcher(rate_limit=source.rate_limit, concurrency=source.concurrency),
+            seen_at=timezone.now(),
+        )
+        started = time.monotonic()
+        try:
+            _crawl_pages(crawl, max_pages=max_pages, progress=progress)
+            _missed_runs_count(crawl)
+        except Exception as exc:
+            logger.exception("crawl %s failed", source.slug)
+            run.status = CrawlRun.Status.FAILED
+            crawl.error(source.base_url or source.slug, f"The run stopped: {exc}")
+        else:
+            failures = run.pages_failed + run.products_failed + run.images_failed
+            if run.pages_fetched == 0 and run.pages_failed:
+                run.status = CrawlRun.Status.FAILED
+            else:
+                run.status = CrawlRun.Status.PARTIAL if failures else CrawlRun.Status.SUCCEEDED
+        run.finished_at = timezone.now()
+        crawl.save_run()
+        run.timings["total_s"] = round(time.monotonic() - started, 4)
+        run.save(update_fields=["timings"])
+    _embedding_queue(source)
+    return run
+
+
+def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | None) -> None:
+    run, adapter = crawl.run, crawl.adapter
+    cap = min(max_pages or crawl.source.pages_per_run, settings.CRAWLER_MAX_PAGES_PER_RUN)
+    try:
+        queue = deque(adapter.start_urls(crawl.source))
+    except ParseError as exc:
+        crawl.error(crawl.source.base_url or crawl.source.slug, str(exc))
+        run.pages_failed += 1
+        return
+    visited: set[str] = set()
+    fingerprints: dict[str, str] = {}
+    complete = True
+    listing_pages = 0  # the cap counts listing pages; product pages are bounded by the listings
+    while queue:
+        url = queue.popleft()
+        key = canonicalize_url(url)
+        if key in visited:
+            crawl.error(
+                url, "Pagination loop: this page was already crawled in this run; stopped following it."
+            )
+            continue
+        if listing_pages >= cap:
+            complete = False
+            crawl.error(url, f"Stopped at the page cap ({cap} pages); the rest is crawled by later runs.")
+            break
+        visited.add(key)
+        listing_pages += 1
+        try:
+            result = crawl.fetcher.get(url, accept=adapter.accept)
+        except FetchError as exc:
+            run.pages_failed += 1
+            complete = False
+            crawl.error(exc.url or url, exc.reason)
+            crawl.save_run()
+            continue
+        run.pages_fetched += 1
+        try:
+            with crawl.timer.measure("parse_s"):
+                page = adapter.parse_listing(url=result.url, text=result.text(), source=crawl.source)
+        except ParseError as exc:
+            run.pages_failed += 1
+            complete = False
+            crawl.error(url, str(exc))
+            crawl.save_run()
+            continue
+        if page.fingerprint and page.fingerprint in fingerprints:
+            crawl.error(
+                url,
+                f"Pagination loop: this page repeats {fingerprints[page.fingerprint]}; stopped following it.",
+            )
+            crawl.save_run()
+            continue
+        if page.fingerprint:
+            fingerprints[page.fingerprint] = url
+        saved = [s for s in (_product_save(crawl, data) for data in page.items) if s]
+        for item_error in page.errors:
+            run.products_failed += 1
+            crawl.error(item_error.url, item_error.reason)
+        saved += _details_crawl(crawl, page.detail_urls)
+        _images_store(crawl, saved)
+        queue.extend(u for u in page.next_urls if canonicalize_url(u) not in visited)
+        crawl.save_run()
+        if progress:
+            progress(run)
+    run.complete = complete and run.pages_failed == 0
+
+
+def _product_save(
+    crawl: _Crawl, data: ProductData, *, page_url: str = "", result: FetchResult | None = None
+) -> _Saved | None:
+    """Upsert one product and its Listing in one transaction; count and log the outcome."""
+    run = crawl.run
+    try:
+        with crawl.timer.measure("write_s"), transaction.atomic():
+            product, outcome = product_upsert(source=crawl.source, data=data, seen_at=crawl.seen_at)
+            defaults = {"source": crawl.source, "last_run": run, "missed_runs": 0}
+            if page_url:
+                defaults["page_url"] = page_url[:2000]
+            if result is not None:
+                defaults["page_etag"] = result.etag[:500]
+                defaults["page_last_modified"] = result.last_modified[:100]
+            listing, _ = Listing.objects.update_or_create(product=product, defaults=defaults)
+    except DatabaseError as exc:
+        run.products_failed += 1
+        crawl.error(data.product_url or page_url or data.external_id, f"Could not save the product: {exc}")
+        return None
+    if outcome is UpsertResult.CREATED:
+        run.products_new += 1
+    elif outcome is UpsertResult.UPDATED:
+        run.products_updated += 1
+    else:
+        run.products_unchanged += 1
+    return _Saved(product, data, listing)
+
+
+def _details_crawl(crawl: _Crawl, urls: list[str]) -> list[_Saved]:
+    """Fetch product pages (concurrently, politely), then parse and save them in order."""
+    if not urls:
+        return []
+    known = {
+        listing.page_url: listing
+        for listing in Listing.objects.filter(source=crawl.source, page_url__in=urls).select_related(
+            "product"
+        )
+    }
+
+    def fetch(url: str):
+        listing = known.get(url)
+        try:
+            return crawl.fetcher.get(
+                url,
+                etag=listing.page_etag if listing else "",
+                last_modified=listing.page_last_modified if listing else "",
+            )
+        except FetchError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=crawl.source.concurrency) as pool:
+        fetched = list(pool.map(fetch, urls))
+    saved = []
+    for url, result in zip(urls, fetched, strict=True):
+        listing = known.get(url)
+        if isinstance(result, FetchError):
+            crawl.run.products_failed += 1
+            crawl.error(result.url or url, result.reason)
+            # A page that is temporarily broken is not a product that is gone: only 404/410
+            # and refusals count towards inactivation.
+            gone = result.status in (404, 410) or isinstance(result, BlockedURL)
+            if listing and not gone:
+                Listing.objects.filter(pk=listing.pk).update(last_run=crawl.run)
+            continue
+        crawl.run.pages_fetched += 1
+        if result.not_modified and listing:
+            with crawl.timer.measure("write_s"):
+                Listing.objects.filter(pk=listing.pk).update(last_run=crawl.run, missed_runs=0)
+                Product.objects.filter(pk=listing.product_id, is_active=False).update(is_active=True)
+                Product.objects.filter(pk=listing.product_id).update(last_seen_at=crawl.seen_at)
+            crawl.run.products_unchanged += 1
+            continue
+        try:
+            with crawl.timer.measure("parse_s"):
+                data = crawl.adapter.parse_detail(url=result.url, text=result.text(), source=crawl.source)
+        except ParseError as exc:
+            crawl.run.products_failed += 1
+            crawl.error(url, str(exc))
+            continue
+        item = _product_save(crawl, data, page_url=url, result=result)
+        if item:
+            saved.append(item)
+    return saved
+
+
+def _images_store(crawl: _Crawl, saved: list[_Saved]) -> None:
+    """Download images that are new or whose URL changed; re-check unchanged URLs only
+    with a conditional request (when the server gave validators)."""
+    todo: list[_Saved] = []
+    for item in saved:
+        url = item.data.image_url
+        if not url:
+            continue
+        same_url = bool(item.product.image) and item.listing.image_url == url
+        if same_url and not (item.listing.image_etag or item.listing.image_last_modified):
+            continue
+        todo.append(item)
+    if not todo:
+        return
+
+    def fetch(item: _Saved):
+        same_url = bool(item.product.image) and item.listing.image_url == item.data.image_url
+        try:
+            return crawl.fetcher.get_image(
+                item.data.image_url,
+                etag=item.listing.image_etag if same_url else "",
+                last_modified=item.listing.image_last_modified if same_url else "",
+            )
+        except FetchError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=crawl.source.concurrency) as pool:
+        results = list(pool.map(fetch, todo))
+    for item, result in zip(todo, results, strict=True):
+        product, url = item.product, item.data.image_url
+        if isinstance(result, FetchError):
+            crawl.run.images_failed += 1
+            crawl.error(url, f"Image: {result.reason}")
+            product_image_flag(product=product, reason=result.reason)
+            continue
+        if result.not_modified:
+            continue
+        try:
+            with crawl.timer.measure("write_s"), transaction.atomic():
+                changed = product_image_store(
+                    product=product, data=result.content, max_bytes=settings.CRAWLER_MAX_IMAGE_BYTES
+                )
+                Listing.objects.filter(pk=item.listing.pk).update(
+                    image_url=url[:2000],
+                    image_etag=result.etag[:500],
+                    image_last_modified=result.last_modified[:100],
+                )
+        except ImageRejected as exc:
+            crawl.run.images_failed += 1
+            crawl.error(url, f"Image: {exc}")
+            product_image_flag(product=product, reason=str(exc))
+            continue
+        if changed:
+            crawl.run.images_stored += 1
+            twin = (
+                Product.objects.filter(image_sha256=product.image_sha256)
+                .exclude(pk=product.pk)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if twin:
+                # Same bytes as another product: often a placeholder ("no image") or a
+                # re-listed item. Counted so the operator can look; both keep their image.
+                crawl.run.images_duplicate += 1
+                logger.info(
+                    "crawl %s: product %s has the same image as %s", crawl.source.slug, product.pk, twin
+                )
+
+
+def _missed_runs_count(crawl: _Crawl) -> None:
+    """After a complete run: products not seen get a miss; enough misses in a row hide them."""
+    run, source = crawl.run, crawl.source
+    if not run.complete:
+        return
+    with transaction.atomic():
+        missed = Listing.objects.filter(source=source).exclude(last_run=run)
+        missed.update(missed_runs=F("missed_runs") + 1)
+        run.products_inactivated = Product.objects.filter(
+            listing__source=source,
+            listing__missed_runs__gte=source.inactivate_after_missed_runs,
+            is_active=True,
+        ).update(is_active=False)
+
+
+def _embedding_queue(source: Source) -> None:
+    """Queue the recommender's batch embedding once the run's writes are committed."""
+    if not settings.CRAWLER_EMBED_AFTER_RUN:
+        return
+    if not Product.objects.filter(source=source).needing_embedding().exists():
+        return
+    try:
+        from recommender.tasks import embed_pending
+    except ImportError:
+        logger.warning(
+            "recommender.tasks.embed_pending is not available; products were not queued for embedding."
+        )
+        return
+    transaction.on_commit(lambda: embed_pending.delay())
+
+
+# --- Schedules ------------------------------------------------------------------------
+
+
+def source_schedule_sync(*, source: Source) -> None:
+    """Keep the source's django-celery-beat PeriodicTask in step with its schedule.
+
+    A source with a schedule and enabled gets exactly one crontab task on the crawl queue;
+    otherwise its task is removed. The beat process (run exactly one) reads these rows.
+    """
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    with transaction.atomic():
+        task = source.periodic_task
+        if not (source.schedule.strip() and source.enabled):
+            if task is not None:
+                Source.objects.filter(pk=source.pk).update(periodic_task=None)
+                source.periodic_task = None
+                task.delete()
+            return
+        minute, hour, day_of_month, month_of_year, day_of_week = source.schedule.split()
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+            timezone=settings.TIME_ZONE,
+        )
+        if task is None:
+            task = PeriodicTask(name=f"Crawl source {source.pk} ({source.slug})")
+        task.crontab = crontab
+        task.interval = None
+        task.task = PERIODIC_TASK_NAME
+        task.args = json.dumps([source.pk])
+        task.kwargs = "{}"
+        task.queue = "crawl"
+        task.enabled = True
+        task.description = f"Crawls {source.name} on the schedule set on the source."
+        task.save()
+        if source.periodic_task_id != task.pk:
+            source.periodic_task = task
+            Source.objects.filter(pk=source.pk).update(periodic_task=task)
