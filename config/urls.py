@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
+from config.settings.base import env
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # the language switcher posts here
 ]
@@ -15,7 +17,7 @@ urlpatterns += i18n_patterns(
 )
 # Product images and uploads. In production a web server or object storage serves media;
 # the demo and tests serve it from the app.
-if settings.DEBUG or settings.env.bool("LOOKALIKE_SERVE_MEDIA", default=True):
+if settings.DEBUG or env.bool("LOOKALIKE_SERVE_MEDIA", default=True):
     urlpatterns += [
         path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     ]

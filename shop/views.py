@@ -1,17 +1,37 @@
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from recommender.selectors import product_alternatives_context
+from shop.forms import ProductFilterForm
 from shop.models import Product
+from shop.selectors import brands_with_products, product_browse
 
 
 def product_list(request):
-    products = Product.objects.browsable()[:48]
-    return render(request, "shop/product_list.html", {"products": products})
+    form = ProductFilterForm(request.GET or None, brands=brands_with_products())
+    filters = form.filters() if request.GET else {}
+    products = product_browse(**{k: v for k, v in filters.items() if v not in (None, "")})
+    # get_page() turns a page number that is not a number, or past the end, into a real page.
+    page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    products = list(page.object_list)
+    context = {
+        "form": form,
+        "page": page,
+        "products": products,
+        "query_string": query.urlencode(),
+        "has_filters": any(v not in (None, "", False) for k, v in filters.items() if k != "sort"),
+        # Generated demo data must say so wherever it is shown.
+        "demo_on_page": any(p.source.slug == settings.SHOP_DEMO_SOURCE_SLUG for p in products),
+    }
+    return render(request, "shop/product_list.html", context)
 
 
 def product_detail(request, pk: int):
-    product = get_object_or_404(Product.objects.browsable(), pk=pk)
-    context = {"product": product}
+    product = get_object_or_404(Product.objects.browsable().select_related("source"), pk=pk)
+    context = {"product": product, "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG}
     # The recommender owns the "Similar alternatives" section: its context and template.
     context.update(product_alternatives_context(request=request, product=product))
     return render(request, "shop/product_detail.html", context)

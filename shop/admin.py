@@ -1,0 +1,124 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from shop.models import Brand, Category, PriceHistory, Product
+
+
+def _thumbnail(product: Product, size: int) -> str:
+    if not product.image:
+        return "—"
+    return format_html(
+        '<img src="{}" alt="" style="width:{}px;height:{}px;object-fit:cover;border-radius:4px">',
+        product.image.url,
+        size,
+        round(size * 1.25),
+    )
+
+
+class PriceHistoryInline(admin.TabularInline):
+    """Read-only: the history is written by imports and crawls, never by hand."""
+
+    model = PriceHistory
+    fields = ("recorded_at", "price", "currency", "in_stock")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ("-recorded_at", "-id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = (
+        "thumbnail",
+        "title",
+        "brand",
+        "category",
+        "price",
+        "currency",
+        "in_stock",
+        "is_active",
+        "source",
+        "updated_at",
+    )
+    list_display_links = ("thumbnail", "title")
+    list_editable = ("price",)
+    list_filter = ("category", "brand", "source", "is_active", "in_stock", "needs_embedding")
+    list_select_related = ("brand", "category", "source")
+    search_fields = ("title", "external_id", "brand__name")
+    autocomplete_fields = ("brand",)
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    readonly_fields = (
+        "image_preview",
+        "image_sha256",
+        "image_error",
+        "first_seen_at",
+        "last_seen_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("title", "brand", "category", ("price", "currency"), "in_stock", "is_active")}),
+        (_("Origin"), {"fields": ("source", "external_id", "product_url", "first_seen_at", "last_seen_at")}),
+        (
+            _("Image"),
+            {
+                "fields": (
+                    "image_preview",
+                    "image",
+                    "image_url",
+                    "image_sha256",
+                    "image_error",
+                    "needs_embedding",
+                )
+            },
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = [PriceHistoryInline]
+    actions: list = []  # other apps (recommender) add their actions here
+
+    @admin.display(description=_("photo"))
+    def thumbnail(self, obj: Product) -> str:
+        return _thumbnail(obj, 48)
+
+    @admin.display(description=_("photo"))
+    def image_preview(self, obj: Product) -> str:
+        return _thumbnail(obj, 240)
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "product_count", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description=_("products"), ordering="product_count")
+    def product_count(self, obj) -> int:
+        return obj.product_count
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "position", "product_count")
+    list_editable = ("position",)
+    search_fields = ("name", "slug")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description=_("products"), ordering="product_count")
+    def product_count(self, obj) -> int:
+        return obj.product_count

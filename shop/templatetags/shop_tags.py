@@ -1,0 +1,36 @@
+"""Template helpers for the shop: prices per currency and page links that keep the filters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.core import UnknownLocaleError
+from babel.numbers import format_currency
+from django import template
+from django.utils import translation
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency: str = "KRW") -> str:
+    """A price the way the shopper's language writes it, with the currency's own decimals.
+
+    Babel carries the CLDR data: KRW has no minor unit (₩12,900), USD has two ($26.00);
+    Korean pages write foreign dollars as US$26.00 so they are not mistaken for won.
+    """
+    if amount in (None, ""):
+        return ""
+    locale = translation.to_locale(translation.get_language() or "en")
+    try:
+        return format_currency(Decimal(amount), currency or "KRW", locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return f"{amount} {currency}"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number: int) -> str:
+    """The current URL's query string with another page number (filters and sort kept)."""
+    query = context["request"].GET.copy()
+    query["page"] = number
+    return "?" + query.urlencode()
