@@ -10,12 +10,14 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
 from recommender.colour import colour_distance
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour, vector_as
+from shop.models import Product
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +158,10 @@ def _decimal(value: str | None) -> Decimal | None:
     return number if number.is_finite() and number >= 0 else None
 
 
+def _difference(other, product) -> Decimal | None:
+    return other.price - product.price if other.currency == product.currency else None
+
+
 def product_alternatives_context(*, request, product) -> dict:
     """Context for the "Similar alternatives" section of a product page.
 
@@ -192,7 +198,7 @@ def product_alternatives_context(*, request, product) -> dict:
         return context
     histogram = ProductColour.objects.filter(product=product).values_list("histogram", flat=True).first()
     found = similar_products(
-        own.to_numpy(),
+        np.asarray(own, dtype=np.float32),
         model_key=model_key,
         categories=[product.category.slug] if product.category_id else None,
         price_min=price_min,
@@ -206,10 +212,32 @@ def product_alternatives_context(*, request, product) -> dict:
             "product": item.product,
             "similarity": item.similarity,
             "similarity_percent": round(item.similarity * 100),
-            "price_difference": item.product.price - product.price
-            if item.product.currency == product.currency
-            else None,
+            # Only comparable within one currency; the template shows "cheaper"/"dearer".
+            "price_difference": _difference(item.product, product),
+            "price_difference_abs": abs(_difference(item.product, product) or 0),
         }
         for item in found
     ]
     return context
+
+
+def products_pending_embedding(*, model_key: str, all_products: bool = False) -> list[int]:
+    """Ids of active products with an image that need a vector under ``model_key``, in id
+    order: marked ones (for the active model), and any without an up-to-date vector
+    (unless their image was flagged as unusable). ``all_products``: every one."""
+    qs = Product.objects.active().exclude(image="")
+    if not all_products:
+        current = Embedding.objects.filter(
+            product=OuterRef("pk"), model_key=model_key, image_sha256=OuterRef("image_sha256")
+        )
+        missing = ~Exists(current) & Q(image_error="")
+        if model_key == active_model_key():
+            qs = qs.filter(Q(needs_embedding=True) | missing)
+        else:
+            qs = qs.filter(missing)
+    return list(qs.order_by("pk").values_list("pk", flat=True))
+
+
+def embedding_counts() -> dict[str, int]:
+    """Vectors per model key (for the admin and the operator)."""
+    return dict(Embedding.objects.values("model_key").annotate(n=Count("id")).values_list("model_key", "n"))

@@ -1,0 +1,54 @@
+"""Download model weights into the local caches, for servers that run without hub access."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from recommender.embedders import REGISTRY, EmbedderUnavailable, embedder_spec
+
+
+class Command(BaseCommand):
+    help = (
+        "Download the embedders' weights (torch cache) and the garment segmenter "
+        "(Hugging Face cache) so that workers and pages never wait on the internet. Copy "
+        "the caches (or set RECOMMENDER_RESNET50_WEIGHTS / RECOMMENDER_SEGMENTER to local "
+        "paths) to install them on an offline server."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--model",
+            action="append",
+            help="embedder to fetch (repeatable; default: all registered)",
+        )
+        parser.add_argument("--no-segmenter", action="store_true", help="skip the segmenter")
+
+    def handle(self, *args, model=None, no_segmenter=False, **options):
+        problems = []
+        for name in model or list(REGISTRY):
+            try:
+                where = embedder_spec(name).fetch()
+            except EmbedderUnavailable as exc:
+                problems.append(str(exc))
+            except Exception as exc:  # network errors from torch.hub: report and go on
+                problems.append(f"Could not download the {name} weights: {exc}")
+            else:
+                self.stdout.write(self.style.SUCCESS(f"{name}: {where}"))
+        if not no_segmenter:
+            source = settings.RECOMMENDER_SEGMENTER
+            try:
+                from recommender.segmentation import segmenter_load
+
+                segmenter_load(source, local_files_only=False)
+            except Exception as exc:
+                problems.append(f"Could not fetch the segmenter {source!r}: {exc}")
+            else:
+                self.stdout.write(self.style.SUCCESS(f"segmenter: {source}"))
+        if problems:
+            raise CommandError(
+                "\n".join(problems)
+                + "\nWithout internet access, copy the weights from a machine that has run "
+                "fetch_models, or point RECOMMENDER_RESNET50_WEIGHTS and RECOMMENDER_SEGMENTER "
+                "at local files."
+            )

@@ -1,0 +1,55 @@
+"""Embed the catalogue: products marked for embedding, or all of them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from recommender.embedders import EmbedderUnavailable, active_embedder_name, active_model_key, get_embedder
+from recommender.selectors import products_pending_embedding
+from recommender.services import embedding_compute_batch, embedding_mark_products
+
+
+class Command(BaseCommand):
+    help = (
+        "Compute image embeddings for the catalogue with the active model (or --model). "
+        "Resumable: it works through products still marked (or, for another model, products "
+        "without its vector), so an interrupted run continues where it stopped, and running "
+        "it twice does no duplicate work."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--model", help="registered embedder name (default: RECOMMENDER_EMBEDDER)")
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            help="re-embed every product, not only those marked or missing a vector",
+        )
+        parser.add_argument("--batch-size", type=int, default=settings.RECOMMENDER_EMBED_BATCH_SIZE)
+
+    def handle(self, *args, model=None, all=False, batch_size=32, verbosity=1, **options):
+        name = model or active_embedder_name()
+        try:
+            embedder = get_embedder(name)
+        except EmbedderUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        is_active = embedder.model_key == active_model_key()
+        if all and is_active:
+            # Mark first, then work through the marks: a second run resumes, not restarts.
+            embedding_mark_products()
+        ids = products_pending_embedding(model_key=embedder.model_key, all_products=all and not is_active)
+        self.stdout.write(f"{len(ids)} products to embed with {embedder.model_key}.")
+        embedded = failed = 0
+        with tqdm(total=len(ids), unit="img", disable=verbosity < 1, file=self.stderr._out) as bar:
+            for start in range(0, len(ids), batch_size):
+                batch = ids[start : start + batch_size]
+                result = embedding_compute_batch(product_ids=batch, model=name)
+                embedded += len(result.embedded)
+                failed += len(result.failed)
+                for pk, reason in result.failed.items():
+                    bar.write(f"product {pk}: {reason}")
+                bar.update(len(batch))
+        self.stdout.write(
+            self.style.SUCCESS(f"Embedded {embedded} products with {embedder.model_key}; {failed} flagged.")
+        )
