@@ -44,7 +44,9 @@ def machine_description() -> str:
             gpu = out.stdout.strip().replace("\n", ", ")
     except (OSError, subprocess.SubprocessError):
         pass
-    return f"{os.cpu_count()} cores, {cpu}, GPU: {gpu}"
+    # Other work on the machine skews timings: say how busy it was when the numbers were written.
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return f"{os.cpu_count()} cores, {cpu}, GPU: {gpu}{load}"
 
 
 def versions(*packages: str) -> str:
