@@ -49,3 +49,27 @@ def embed_pending(model: str | None = None) -> int:
     if batches:
         logger.info("Queued %d products in %d embedding batches", len(ids), len(batches))
     return len(batches)
+
+
+# --- Find similar: shoppers' uploads (routed to the "query" queue by name) --------------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def query_segment_upload(upload_id: str) -> str | None:
+    """Detect the garments on an upload. Idempotent: a redelivered task redoes the same work."""
+    from recommender.models import QueryImage
+    from recommender.uploads import upload_segment
+
+    upload = QueryImage.objects.filter(pk=upload_id).first()
+    if upload is None:
+        logger.info("Upload %s is gone (deleted or expired); nothing to segment", upload_id)
+        return None
+    return upload_segment(upload=upload).status
+
+
+@shared_task
+def uploads_delete_expired() -> int:
+    """Delete uploads (rows and photos) older than FIND_SIMILAR_RETENTION_DAYS; runs daily."""
+    from recommender.uploads import uploads_delete_expired as delete_expired
+
+    return delete_expired()

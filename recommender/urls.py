@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from recommender import views
 
 app_name = "recommender"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("find-similar/", views.find_similar, name="find_similar"),
+    path("find-similar/<uuid:pk>/", views.find_similar_result, name="find_similar_result"),
+    path("find-similar/product/<int:pk>/", views.find_similar_product, name="find_similar_product"),
+]

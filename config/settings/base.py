@@ -212,7 +212,29 @@ RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", defau
 RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
 
 # --- Find similar (uploads) -----------------------------------------------------------
-# (find-similar settings go here)
+# Uploads per client address (django-ratelimit rate, e.g. "20/h"): segmentation costs seconds
+# of CPU per photo, so one client cannot queue hundreds; browsing results is not limited.
+FIND_SIMILAR_UPLOAD_RATE = env("FIND_SIMILAR_UPLOAD_RATE", default="20/h")
+# The cache django-ratelimit counts in; production needs a shared one (Redis), not per-process.
+RATELIMIT_USE_CACHE = env("RATELIMIT_USE_CACHE", default="default")
+# Uploads (rows and photo files) are deleted after this many days by uploads_delete_expired.
+FIND_SIMILAR_RETENTION_DAYS = env.int("FIND_SIMILAR_RETENTION_DAYS", default=30)
+# Uploaded photos are stored upright, re-encoded, at most this long on the longest side: the
+# segmenter works at <= 1,024 px anyway (recommender.segmentation.SEGMENT_MAX_SIDE).
+FIND_SIMILAR_IMAGE_MAX_SIDE = env.int("FIND_SIMILAR_IMAGE_MAX_SIDE", default=1024)
+# The waiting page gives up after this many seconds without garments (a stuck or absent worker).
+FIND_SIMILAR_SEGMENT_TIMEOUT = env.int("FIND_SIMILAR_SEGMENT_TIMEOUT", default=120)
+# Results per "show more" step, and the most one page shows.
+FIND_SIMILAR_RESULTS_STEP = env.int("FIND_SIMILAR_RESULTS_STEP", default=10)
+FIND_SIMILAR_RESULTS_MAX = env.int("FIND_SIMILAR_RESULTS_MAX", default=100)
+# How often the waiting page reloads itself (a meta refresh: works without JavaScript).
+FIND_SIMILAR_REFRESH_SECONDS = env.int("FIND_SIMILAR_REFRESH_SECONDS", default=2)
+# The retention task runs daily (django-celery-beat picks this up; editable in the admin).
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
+    "task": "recommender.tasks.uploads_delete_expired",
+    "schedule": 24 * 60 * 60,
+}
 
 # --- Crawler --------------------------------------------------------------------------
 # Sites see who we are and how to reach us (a descriptive User-Agent is basic crawler etiquette).

@@ -1,0 +1,100 @@
+"""Forms of the Find similar pages: the upload, and the search (garment or box, filters)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from shop.images import DecodedImage, ImageRejected, image_decode
+from shop.models import Brand, Category
+
+
+class UploadForm(forms.Form):
+    photo = forms.FileField(
+        label=gettext_lazy("Photo"),
+        # Keep the browser's picker on images; the server checks the bytes anyway.
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+        error_messages={
+            "required": gettext_lazy("Please choose a photo to upload."),
+            "empty": gettext_lazy("The file is empty. Please choose a photo (JPEG, PNG or WebP)."),
+        },
+    )
+
+    def clean_photo(self):
+        upload = self.cleaned_data["photo"]
+        limit = settings.UPLOAD_MAX_BYTES
+        # Refuse from the declared size before reading a huge body into memory.
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is too large (%(size)s MB). Please use a photo under %(limit)s MB.")
+                % {"size": f"{upload.size / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"}
+            )
+        data = upload.read()
+        try:
+            self.decoded: DecodedImage = image_decode(data, max_bytes=limit)
+        except ImageRejected as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        self.data_bytes = data
+        return upload
+
+
+def _parse_box(value: str) -> tuple[int, int, int, int] | None:
+    try:
+        parts = [int(round(float(v))) for v in value.split(",")]
+    except ValueError:
+        return None
+    return tuple(parts) if len(parts) == 4 else None
+
+
+class SearchForm(forms.Form):
+    """Read from the result page's query string; every field is optional.
+
+    ``f`` marks a submitted filter form: without it the category is preselected from the garment.
+    """
+
+    garment = forms.IntegerField(required=False, min_value=0)
+    box = forms.CharField(required=False, max_length=80)
+    whole = forms.BooleanField(required=False)
+    f = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    category = forms.MultipleChoiceField(
+        label=gettext_lazy("Category"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    price_min = forms.DecimalField(
+        label=gettext_lazy("Min price"), required=False, min_value=Decimal(0), max_digits=12, decimal_places=2
+    )
+    price_max = forms.DecimalField(
+        label=gettext_lazy("Max price"), required=False, min_value=Decimal(0), max_digits=12, decimal_places=2
+    )
+    brand = forms.ChoiceField(label=gettext_lazy("Brand"), required=False)
+    n = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, categories=None, brands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        categories = categories if categories is not None else Category.objects.all()
+        brands = brands if brands is not None else Brand.objects.filter(products__is_active=True).distinct()
+        self.fields["category"].choices = [(c.slug, c.display_name) for c in categories]
+        self.fields["brand"].choices = [("", _("Any brand"))] + [(b.slug, b.name) for b in brands]
+
+    def clean_box(self):
+        value = self.cleaned_data.get("box") or ""
+        if not value:
+            return None
+        box = _parse_box(value)
+        if box is None:
+            raise forms.ValidationError(_("The crop box could not be read. Please draw it again."))
+        return box
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("price_min"), cleaned.get("price_max")
+        if low is not None and high is not None and low > high:
+            # Swapped bounds are an easy slip: search the range the shopper meant.
+            cleaned["price_min"], cleaned["price_max"] = high, low
+        step = settings.FIND_SIMILAR_RESULTS_STEP
+        n = cleaned.get("n") or step
+        cleaned["n"] = min(max(step, n), settings.FIND_SIMILAR_RESULTS_MAX)
+        return cleaned

@@ -1,0 +1,322 @@
+"""Find similar: shoppers' uploaded photos, from upload to results.
+
+upload → validate (shop.images.image_decode) → store upright → segment (query queue, or
+in-process without a broker) → garments with masks → chosen garment, or a box refined by
+GrabCut → the recommender's query_embed (the code that indexed the catalogue) → kNN with
+filters → results, logged on the upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image
+
+from recommender.labels import GARMENT_CATEGORIES
+from recommender.models import ProductColour, QueryImage
+from recommender.refine import box_clip, box_refine, mask_box, mask_decode, mask_encode, mask_outline
+from shop.images import DecodedImage, ImageRejected, image_decode
+
+logger = logging.getLogger(__name__)
+
+# JPEG quality of the stored copy: visually lossless for a search photo, a fraction of a PNG.
+STORE_JPEG_QUALITY = 90
+
+
+def client_hash(request) -> str:
+    """A keyed hash of the client's address (the log can group uploads without storing IPs)."""
+    address = request.META.get("REMOTE_ADDR", "")
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()[:32]
+
+
+def _store_copy(image: Image.Image) -> tuple[ContentFile, tuple[int, int]]:
+    image = image.copy()
+    side = settings.FIND_SIMILAR_IMAGE_MAX_SIDE
+    if max(image.size) > side:
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=STORE_JPEG_QUALITY, optimize=True)
+    return ContentFile(buffer.getvalue()), image.size
+
+
+def upload_create(
+    *, decoded: DecodedImage, size_bytes: int, client: str = "", source_product=None
+) -> tuple[QueryImage, bool]:
+    """Store an upload (already decoded and validated) and queue its garment detection.
+
+    The same photo from the same client while its earlier upload is still kept is not
+    stored twice: that upload is returned (created=False), so a double submit or a
+    reload costs nothing.
+    """
+    existing = (
+        QueryImage.objects.filter(sha256=decoded.sha256, client_hash=client, source_product=source_product)
+        .exclude(status=QueryImage.Status.FAILED)
+        .first()
+    )
+    if existing is not None:
+        return existing, False
+    content, (width, height) = _store_copy(decoded.image)
+    upload = QueryImage(
+        sha256=decoded.sha256,
+        size_bytes=size_bytes,
+        client_hash=client,
+        source_product=source_product,
+        width=width,
+        height=height,
+    )
+    upload.image.save(f"{decoded.sha256[:16]}.jpg", content, save=False)
+    with transaction.atomic():
+        upload.save()
+        from recommender.tasks import query_segment_upload
+
+        upload_id = str(upload.pk)
+        transaction.on_commit(lambda: query_segment_upload.delay(upload_id))
+    return upload, True
+
+
+def upload_from_product(*, product, client: str = "") -> tuple[QueryImage, bool]:
+    """An upload made of a product's own photo ("Find similar to this look")."""
+    if not product.image:
+        raise ImageRejected(_("This product has no photo to search with yet. Please try another product."))
+    try:
+        with product.image.open("rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ImageRejected(_("This product's photo is missing. Please try another product.")) from exc
+    decoded = image_decode(data, max_bytes=max(len(data), 1))
+    return upload_create(decoded=decoded, size_bytes=len(data), client=client, source_product=product)
+
+
+def upload_image(upload: QueryImage) -> Image.Image:
+    with upload.image.open("rb") as fh:
+        image = Image.open(fh)
+        image.load()
+    return image.convert("RGB")
+
+
+def upload_segment(*, upload: QueryImage) -> QueryImage:
+    """Detect the garments on an upload and store them (boxes, scores, RLE masks).
+
+    Missing segmenter weights are not a failure: the upload is ready without garments and
+    the page offers the crop box. Any other error marks it failed with a message for the
+    shopper; the detail goes to the log.
+    """
+    from recommender.segmentation import SegmenterUnavailable, get_segmenter
+
+    started = time.perf_counter()
+    try:
+        image = upload_image(upload)
+        try:
+            segmenter = get_segmenter()
+        except SegmenterUnavailable as exc:
+            logger.warning("Upload %s: garment detection unavailable: %s", upload.pk, exc)
+            upload.segmenter_unavailable = True
+            upload.garments = []
+        else:
+            garments = segmenter.segment(image)
+            upload.segmenter_unavailable = False
+            upload.garments = [
+                {
+                    "kind": g.kind,
+                    "box": [int(v) for v in g.box],
+                    "score": round(float(g.score), 4),
+                    "area_share": round(float(g.area_share), 5),
+                    "mask": mask_encode(g.mask),
+                }
+                for g in garments
+            ]
+        upload.status = QueryImage.Status.READY
+        upload.error_message = ""
+    except Exception:
+        logger.exception("Upload %s: garment detection failed", upload.pk)
+        upload.status = QueryImage.Status.FAILED
+        upload.error_message = _(
+            "Something went wrong while looking for garments on this photo. Please try again, "
+            "or try another photo."
+        )
+    upload.segmented_at = timezone.now()
+    upload.save(
+        update_fields=[
+            "status",
+            "error_message",
+            "segmenter_unavailable",
+            "garments",
+            "segmented_at",
+            "updated_at",
+        ]
+    )
+    logger.info("Upload %s segmented in %.2f s", upload.pk, time.perf_counter() - started)
+    return upload
+
+
+def upload_timed_out(upload: QueryImage) -> bool:
+    """Still waiting for garment detection after FIND_SIMILAR_SEGMENT_TIMEOUT seconds."""
+    limit = timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT)
+    return upload.status == QueryImage.Status.PENDING and timezone.now() - upload.created_at > limit
+
+
+# --- Searching ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Choice:
+    """What on the photo is searched: a detected garment, a box (refined), or the whole photo."""
+
+    garment: int | None = None
+    box: tuple[int, int, int, int] | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.garment is None and self.box is None
+
+
+@dataclass
+class SearchOutcome:
+    choice: Choice
+    kind: str | None  # garment kind when a detected garment was chosen
+    categories: list[str]
+    results: list = field(default_factory=list)  # recommender.selectors.SimilarProduct
+    query_histogram: np.ndarray | None = None
+    result_histograms: dict[int, np.ndarray] = field(default_factory=dict)
+    outline: list[list[tuple[int, int]]] = field(default_factory=list)  # of the searched region
+    box: tuple[int, int, int, int] | None = None  # bounding box of the searched region
+    model_key: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def upload_choice_default(upload: QueryImage) -> Choice:
+    """The largest garment found (the likeliest subject), else the whole photo."""
+    if upload.garments:
+        index = max(range(len(upload.garments)), key=lambda i: upload.garments[i]["area_share"])
+        return Choice(garment=index)
+    return Choice()
+
+
+def upload_choice_mask(*, upload: QueryImage, image: Image.Image, choice: Choice) -> np.ndarray | None:
+    """The mask searched for a choice; a box is refined by GrabCut and cached on the upload."""
+    if choice.garment is not None:
+        return mask_decode(upload.garments[choice.garment]["mask"])
+    if choice.box is not None:
+        cached = upload.chosen or {}
+        if cached.get("box") == list(choice.box) and cached.get("mask"):
+            return mask_decode(cached["mask"])
+        return box_refine(image, choice.box)
+    return None
+
+
+def upload_search(
+    *,
+    upload: QueryImage,
+    choice: Choice,
+    categories: list[str] | None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    brand: str | None = None,
+    count: int = 10,
+) -> SearchOutcome:
+    """Search the catalogue for the chosen region of an upload and log what was shown.
+
+    ``categories=None`` means "preselect from the garment" (GARMENT_CATEGORIES); an empty
+    list means every category.
+    """
+    from recommender.selectors import similar_products
+    from recommender.services import query_colour, query_embed
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    image = upload_image(upload)
+    if choice.box is not None:
+        choice.box = box_clip(choice.box, width=image.width, height=image.height)
+    if choice.garment is not None and not 0 <= choice.garment < len(upload.garments):
+        choice = upload_choice_default(upload)
+    kind = upload.garments[choice.garment]["kind"] if choice.garment is not None else None
+    if categories is None:
+        categories = list(GARMENT_CATEGORIES.get(kind, [])) if kind else []
+    timings["load"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    mask = upload_choice_mask(upload=upload, image=image, choice=choice)
+    timings["refine"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    vector, model_key = query_embed(image=image, mask=mask)
+    query_histogram = query_colour(image=image, mask=mask)
+    timings["embed"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    results = similar_products(
+        vector,
+        model_key=model_key,
+        categories=categories or None,
+        price_min=price_min,
+        price_max=price_max,
+        brand=brand or None,
+        exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
+        k=count,
+        query_histogram=query_histogram,
+    )
+    histograms = dict(
+        ProductColour.objects.filter(product_id__in=[r.product.pk for r in results]).values_list(
+            "product_id", "histogram"
+        )
+    )
+    timings["knn"] = time.perf_counter() - clock
+
+    chosen: dict = {"whole": True}
+    if choice.garment is not None:
+        chosen = {"garment": choice.garment, "kind": kind}
+    elif choice.box is not None:
+        chosen = {"box": list(choice.box), "mask": mask_encode(mask)}
+    upload.chosen = chosen
+    upload.filters = {
+        "categories": categories,
+        "price_min": str(price_min) if price_min is not None else None,
+        "price_max": str(price_max) if price_max is not None else None,
+        "brand": brand or None,
+    }
+    upload.results = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
+    upload.model_key = model_key
+    upload.save(update_fields=["chosen", "filters", "results", "model_key", "updated_at"])
+
+    region = mask if mask is not None else np.ones((image.height, image.width), dtype=bool)
+    return SearchOutcome(
+        choice=choice,
+        kind=kind,
+        categories=categories,
+        results=results,
+        query_histogram=query_histogram,
+        result_histograms={pk: np.asarray(h) for pk, h in histograms.items()},
+        outline=mask_outline(region) if mask is not None else [],
+        box=mask_box(region),
+        model_key=model_key,
+        timings=timings,
+    )
+
+
+def uploads_delete_expired(*, now=None) -> int:
+    """Delete uploads older than FIND_SIMILAR_RETENTION_DAYS, rows and photo files."""
+    now = now or timezone.now()
+    before = now - timedelta(days=settings.FIND_SIMILAR_RETENTION_DAYS)
+    deleted = 0
+    for upload in QueryImage.objects.expired(before=before).only("id", "image").iterator():
+        name = upload.image.name
+        # The row first: a file left by a crash is harmless, a row without its file is not.
+        upload.delete()
+        if name:
+            upload.image.storage.delete(name)
+        deleted += 1
+    if deleted:
+        logger.info("Deleted %d uploads older than %s", deleted, before.isoformat())
+    return deleted

@@ -1,0 +1,239 @@
+"""Find similar: upload a photo, pick a garment (or drag a box), get look-alike products."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from recommender.forms import SearchForm, UploadForm
+from recommender.labels import GARMENT_CATEGORIES
+from recommender.models import QueryImage
+from recommender.plots import colour_comparison_svg
+from recommender.refine import mask_decode, mask_outline
+from recommender.uploads import (
+    Choice,
+    client_hash,
+    upload_choice_default,
+    upload_create,
+    upload_from_product,
+    upload_search,
+    upload_timed_out,
+)
+from shop.images import ImageRejected
+from shop.models import Brand, Category, Product
+
+logger = logging.getLogger(__name__)
+
+
+def _upload_rate(group, request) -> str:
+    # Read at request time, so the setting can change without a restart of the module.
+    return settings.FIND_SIMILAR_UPLOAD_RATE
+
+
+def _upload_page(request, *, form=None, error: str | None = None, status: int = 200) -> HttpResponse:
+    context = {
+        "form": form or UploadForm(),
+        "error": error,
+        "upload_limit_mb": f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f}",
+        "retention_days": settings.FIND_SIMILAR_RETENTION_DAYS,
+    }
+    return render(request, "recommender/find_similar.html", context, status=status)
+
+
+def _rate_limited(request) -> HttpResponse:
+    return _upload_page(
+        request,
+        error=_("You have uploaded many photos in a short time. Please wait a few minutes, then try again."),
+        status=429,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=_upload_rate, method="POST", group="find-similar-upload", block=False)
+def find_similar(request):
+    """The upload page; a valid upload redirects to its result page."""
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            return _rate_limited(request)
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload, _created = upload_create(
+                decoded=form.decoded, size_bytes=len(form.data_bytes), client=client_hash(request)
+            )
+            return redirect(upload)
+        return _upload_page(request, form=form, status=400)
+    return _upload_page(request)
+
+
+@require_POST
+@ratelimit(key="ip", rate=_upload_rate, method="POST", group="find-similar-upload", block=False)
+def find_similar_product(request, pk: int):
+    """ "Find similar to this look": the same flow on a product's own photo."""
+    if getattr(request, "limited", False):
+        return _rate_limited(request)
+    product = get_object_or_404(Product.objects.browsable(), pk=pk)
+    try:
+        upload, _created = upload_from_product(product=product, client=client_hash(request))
+    except ImageRejected as exc:
+        return _upload_page(request, error=str(exc), status=400)
+    return redirect(upload)
+
+
+def _choice_from(form: SearchForm, upload: QueryImage) -> Choice:
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("box"):
+        return Choice(box=data["box"])
+    if data.get("garment") is not None and data["garment"] < len(upload.garments):
+        return Choice(garment=data["garment"])
+    if data.get("whole"):
+        return Choice()
+    return upload_choice_default(upload)
+
+
+def _query_string(base: dict, **changes) -> str:
+    params = {k: v for k, v in {**base, **changes}.items() if v not in (None, "", [], False)}
+    return "?" + urlencode(params, doseq=True)
+
+
+@require_GET
+def find_similar_result(request, pk):
+    """The stable result page of an upload: waiting, failed, or garments and results."""
+    upload = get_object_or_404(QueryImage.objects.select_related("source_product"), pk=pk)
+    context = {"upload": upload}
+    if upload.status == QueryImage.Status.PENDING:
+        if upload_timed_out(upload):
+            context["error"] = _(
+                "Looking for garments is taking much longer than it should, so we stopped waiting. "
+                "Please upload the photo again in a few minutes."
+            )
+            return render(request, "recommender/find_similar_failed.html", context, status=503)
+        context["refresh_seconds"] = settings.FIND_SIMILAR_REFRESH_SECONDS
+        return render(request, "recommender/find_similar_waiting.html", context)
+    if upload.status == QueryImage.Status.FAILED:
+        context["error"] = upload.error_message
+        return render(request, "recommender/find_similar_failed.html", context)
+
+    categories = list(Category.objects.all())
+    brands = list(
+        Brand.objects.annotate(active=Count("products", filter=Q(products__is_active=True))).filter(
+            active__gt=0
+        )
+    )
+    form = SearchForm(request.GET, categories=categories, brands=brands)
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {"n": settings.FIND_SIMILAR_RESULTS_STEP}
+    choice = _choice_from(form, upload)
+    outcome = upload_search(
+        upload=upload,
+        choice=choice,
+        categories=data.get("category", []) if data.get("f") else None,
+        price_min=data.get("price_min"),
+        price_max=data.get("price_max"),
+        brand=data.get("brand") or None,
+        count=data["n"],
+    )
+    # The filter form shows what was searched, including the preselected categories.
+    shown_filters = {
+        "f": 1,
+        "category": outcome.categories,
+        "price_min": data.get("price_min"),
+        "price_max": data.get("price_max"),
+        "brand": data.get("brand") or "",
+    }
+    choice_params = {
+        "garment": outcome.choice.garment,
+        "box": ",".join(str(v) for v in outcome.choice.box) if outcome.choice.box else None,
+        "whole": 1 if outcome.choice.whole else None,
+    }
+    filter_form = SearchForm(initial={**shown_filters, **choice_params}, categories=categories, brands=brands)
+    garments = []
+    for index, garment in enumerate(upload.garments):
+        garments.append(
+            {
+                "index": index,
+                "kind": garment["kind"],
+                "label": _garment_label(garment["kind"]),
+                "box": garment["box"],
+                "score_percent": round(garment["score"] * 100),
+                "outline": _svg_paths(mask_outline(mask_decode(garment["mask"]))),
+                "selected": outcome.choice.garment == index,
+                # Choosing another garment starts from its own category preselection.
+                "url": _query_string(
+                    {k: v for k, v in shown_filters.items() if k not in ("f", "category")}, garment=index
+                ),
+            }
+        )
+    results = [
+        {
+            "product": item.product,
+            "similarity_percent": round(item.similarity * 100),
+            "plot": colour_comparison_svg(outcome.query_histogram, outcome.result_histograms[item.product.pk])
+            if item.product.pk in outcome.result_histograms and outcome.query_histogram is not None
+            else None,
+        }
+        for item in outcome.results
+    ]
+    n = data["n"]
+    more = None
+    if len(outcome.results) >= n and n < settings.FIND_SIMILAR_RESULTS_MAX:
+        more = _query_string({**shown_filters, **choice_params}, n=n + settings.FIND_SIMILAR_RESULTS_STEP)
+    context.update(
+        {
+            "form": filter_form,
+            "form_errors": None if valid else form.errors,
+            "garments": garments,
+            "choice": outcome.choice,
+            "kind_label": _garment_label(outcome.kind) if outcome.kind else None,
+            "region_outline": _svg_paths(outcome.outline) if outcome.choice.box else "",
+            "user_box": _rect(outcome.choice.box),
+            "results": results,
+            "more_url": more,
+            "whole_url": _query_string(
+                {k: v for k, v in shown_filters.items() if k not in ("f", "category")}, whole=1
+            ),
+            "preselected": GARMENT_CATEGORIES.get(outcome.kind, []) if outcome.kind else [],
+            "count": n,
+            # Labels sized in photo pixels (the overlay's units): ~3.5% of the longer side.
+            "label_size": round(max(upload.width, upload.height) * 0.035, 1),
+            "label_stroke": round(max(upload.width, upload.height) * 0.006, 1),
+        }
+    )
+    return render(request, "recommender/find_similar_result.html", context)
+
+
+def _rect(box) -> dict | None:
+    if not box:
+        return None
+    x0, y0, x1, y1 = box
+    return {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}
+
+
+def _garment_label(kind: str) -> str:
+    from shop.garments import GARMENT_KINDS
+
+    labels = {
+        "top": _("Top"),
+        "pants": _("Pants"),
+        "skirt": _("Skirt"),
+        "dress": _("Dress"),
+        "shoes": _("Shoes"),
+        "bag": _("Bag"),
+        "hat": _("Hat"),
+        "scarf": _("Scarf"),
+        "belt": _("Belt"),
+        "sunglasses": _("Sunglasses"),
+    }
+    return labels.get(kind) or str(GARMENT_KINDS.get(kind, kind))
+
+
+def _svg_paths(polygons) -> str:
+    """SVG path data ("M x,y L ... Z") for outline polygons in photo pixels."""
+    return " ".join("M" + " L".join(f"{x},{y}" for x, y in polygon) + " Z" for polygon in polygons)
