@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +86,8 @@ class ProductAdmin(admin.ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
     inlines = [PriceHistoryInline]
+    # Shops link over https; a bare "shop.example/x" typed in the admin means https too.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions: list = []  # other apps (recommender) add their actions here
 
     @admin.display(description=_("photo"))

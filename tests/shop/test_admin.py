@@ -1,0 +1,78 @@
+"""The admin's catalogue pages load for a superuser, with thumbnails and price history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from shop.models import Category
+from shop.services import ProductData, product_upsert
+from tests.shop.factories import BrandFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product(db):
+    p = ProductFactory(title="Admin shirt")
+    data = ProductData(external_id=p.external_id, title=p.title, price=Decimal("9900"), currency="KRW")
+    product_upsert(source=p.source, data=data)  # one price-history row
+    return p
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["admin:shop_product_changelist", "admin:shop_brand_changelist", "admin:shop_category_changelist"],
+)
+def test_changelists_load(admin_client, product, url_name):
+    response = admin_client.get(reverse(url_name))
+    assert response.status_code == 200
+
+
+def test_product_changelist_shows_thumbnails_and_filters(
+    admin_client, product, django_assert_max_num_queries
+):
+    ProductFactory.create_batch(5)
+    url = reverse("admin:shop_product_changelist")
+    with django_assert_max_num_queries(15):  # no query per row
+        html = admin_client.get(url).content.decode()
+    assert product.image.url in html and "Admin shirt" in html
+    assert 'name="form-0-price"' in html  # price is editable in the list
+    searched = admin_client.get(url, {"q": "admin shirt"})
+    assert list(searched.context["cl"].result_list) == [product]
+    filtered = admin_client.get(url, {"source__id__exact": product.source_id})
+    assert list(filtered.context["cl"].result_list) == [product]
+
+
+def test_product_change_page_shows_image_and_read_only_price_history(admin_client, product):
+    html = admin_client.get(reverse("admin:shop_product_change", args=[product.pk])).content.decode()
+    assert product.image.url in html
+    assert "Price history" in html
+    assert "9900" in html or "9,900" in html
+    assert 'name="price_history-0-price"' not in html  # read-only inline
+
+
+def test_price_edit_in_the_list_saves(admin_client, product):
+    url = reverse("admin:shop_product_changelist")
+    response = admin_client.post(
+        url,
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(product.pk),
+            "form-0-price": "7900",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.price == Decimal("7900")
+
+
+def test_brand_and_category_change_pages_load(admin_client):
+    brand = BrandFactory(name="Maru")
+    assert admin_client.get(reverse("admin:shop_brand_change", args=[brand.pk])).status_code == 200
+    top = Category.objects.get(slug="top")
+    assert admin_client.get(reverse("admin:shop_category_change", args=[top.pk])).status_code == 200
