@@ -144,7 +144,8 @@ def crawl_run_execute(
             crawl.error(source.base_url or source.slug, f"The run stopped: {exc}")
         else:
             failures = run.pages_failed + run.products_failed + run.images_failed
-            if run.pages_fetched == 0 and run.pages_failed:
+            seen = run.products_new + run.products_updated + run.products_unchanged
+            if run.pages_failed and not seen:
                 run.status = CrawlRun.Status.FAILED
             else:
                 run.status = CrawlRun.Status.PARTIAL if failures else CrawlRun.Status.SUCCEEDED
@@ -216,7 +217,14 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
             crawl.error(item_error.url, item_error.reason)
         saved += _details_crawl(crawl, page.detail_urls)
         _images_store(crawl, saved)
-        queue.extend(u for u in page.next_urls if canonicalize_url(u) not in visited)
+        for next_url in page.next_urls:
+            if canonicalize_url(next_url) in visited:
+                crawl.error(
+                    next_url,
+                    "Pagination loop: this page was already crawled in this run; stopped following it.",
+                )
+            else:
+                queue.append(next_url)
         crawl.save_run()
         if progress:
             progress(run)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from price_parser import Price
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 from shop.services import ProductData
 
@@ -102,6 +103,15 @@ def price_parse(value, *, currency_hint: str = "") -> tuple[Decimal, str]:
     if amount < 0 or not amount.is_finite():
         raise ParseError(f"The price {value!r} is negative or not finite.")
     return amount.quantize(Decimal("0.01")), currency
+
+
+# Query parameters that only track where a click came from; the same product page without them.
+TRACKING_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid")
+
+
+def url_canonical(url: str) -> str:
+    """One spelling per page: tracking parameters dropped, query sorted, fragment removed (w3lib)."""
+    return canonicalize_url(url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False))
 
 
 def text_clean(value, *, limit: int = 500) -> str:

@@ -18,7 +18,6 @@ from urllib.parse import urljoin, urlsplit
 import extruct
 import lxml.etree
 import lxml.html
-from w3lib.url import canonicalize_url
 
 from crawler.sources.base import (
     Adapter,
@@ -28,6 +27,7 @@ from crawler.sources.base import (
     currency_normalise,
     price_parse,
     text_clean,
+    url_canonical,
 )
 from shop.services import ProductData
 
@@ -203,7 +203,7 @@ class SchemaOrgAdapter(Adapter):
             word in availability.lower().replace(" ", "").replace("_", "") for word in OUT_OF_STOCK
         )
         canonical = tree.xpath('//link[@rel="canonical"]/@href')
-        page_url = canonicalize_url(urljoin(base, canonical[0])) if canonical else canonicalize_url(url)
+        page_url = url_canonical(urljoin(base, canonical[0])) if canonical else url_canonical(url)
         sku = pick(lambda p: p.get("sku") or p.get("productID") or p.get("mpn"))
         image = _image_url(pick(lambda p: p.get("image")) or og.get("og:image"))
         brand = pick(lambda p: p.get("brand")) or og.get("product:brand") or ""
@@ -243,5 +243,5 @@ def _base_href(tree, url: str) -> str:
 def _unique_canonical(urls: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for url in urls:
-        seen.setdefault(canonicalize_url(url), None)
+        seen.setdefault(url_canonical(url), None)
     return list(seen)
