@@ -44,11 +44,27 @@ def rgb_stats(image: Image.Image, mask: np.ndarray | None = None) -> dict:
     }
 
 
+# Histograms are blurred across neighbouring bins before comparing: two photos of the
+# same red under slightly different light land in adjacent bins and must still match.
+SMOOTHING_BINS = 1.5  # Gaussian sigma, in bins (of 32)
+
+
+def _smooth(hist: np.ndarray) -> np.ndarray:
+    bins = hist.shape[-1]
+    offsets = np.arange(-3, 4)
+    kernel = np.exp(-(offsets**2) / (2 * SMOOTHING_BINS**2))
+    kernel /= kernel.sum()
+    rows = [np.convolve(np.pad(row, 3), kernel, mode="valid")[:bins] for row in hist]
+    smoothed = np.clip(np.stack(rows), 0, None)
+    return smoothed / np.maximum(smoothed.sum(axis=1, keepdims=True), 1e-12)
+
+
 def colour_feature(hist: np.ndarray) -> np.ndarray:
-    """The histogram as a unit vector (square roots of the frequencies, scaled): the
-    dot product of two of these is the Bhattacharyya coefficient, so 1 - dot is a
-    cosine distance on colour that sits in [0, 1] like the embedding's."""
-    feature = np.sqrt(np.asarray(hist, dtype=np.float32)).reshape(-1)
+    """The (smoothed) histogram as a unit vector of square roots of the frequencies: the
+    dot product of two of these is the mean Bhattacharyya coefficient of the channels,
+    so 1 - dot is a colour distance in [0, 1] like the embedding's cosine distance."""
+    hist = np.asarray(hist, dtype=np.float32).reshape(3, -1)
+    feature = np.sqrt(_smooth(hist)).reshape(-1).astype(np.float32)
     norm = np.linalg.norm(feature)
     return feature / norm if norm else feature
 

@@ -1,0 +1,93 @@
+"""The "Similar alternatives" section of the product page, with real embeddings
+(efficientnet-lite0) in pgvector."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.base import ContentFile
+
+from recommender.services import embedding_compute_batch
+from tests.shop.factories import ProductFactory, category, jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(settings):
+    """A red top and four tops around it (two cheaper, one dearer, one sold out), a red
+    skirt (another category) and a product with no vector yet."""
+    settings.RECOMMENDER_MAX_DISTANCE = 2.0
+
+    def make(title, colour, price, kind="top", in_stock=True):
+        return ProductFactory(
+            title=title,
+            category=category(kind),
+            price=Decimal(price),
+            in_stock=in_stock,
+            image=ContentFile(jpeg_bytes(colour, size=(60, 80)), name=f"{title}.jpg"),
+            image_sha256=title,
+        )
+
+    items = {
+        "main": make("Red top", (200, 30, 30), 20000),
+        "cheap_red": make("Cheap red top", (190, 40, 35), 15000),
+        "cheap_blue": make("Cheap blue top", (30, 30, 200), 9000),
+        "dear_green": make("Dear green top", (30, 160, 30), 40000),
+        "sold_out": make("Sold out red top", (205, 30, 30), 18000, in_stock=False),
+        "skirt": make("Red skirt", (200, 30, 30), 10000, kind="skirt"),
+    }
+    embedding_compute_batch(product_ids=[p.pk for p in items.values()])
+    items["unindexed"] = make("New top", (100, 100, 100), 5000)
+    return items
+
+
+def _alternatives(client, product, query=""):
+    response = client.get(product.get_absolute_url() + query)
+    assert response.status_code == 200
+    return response, [alt["product"].pk for alt in response.context["alternatives"]]
+
+
+def test_in_stock_alternatives_of_the_same_category_without_itself(client, catalogue):
+    response, ids = _alternatives(client, catalogue["main"])
+    expected = {catalogue[k].pk for k in ("cheap_red", "cheap_blue", "dear_green")}
+    assert set(ids) == expected
+    # Ranked by look: the red top is nearest to the red top.
+    assert ids[0] == catalogue["cheap_red"].pk
+    html = response.content.decode()
+    assert "Similar alternatives" in html and "% similar" in html and "cheaper" in html
+    first = response.context["alternatives"][0]
+    assert first["price_difference"] == Decimal(-5000)
+    assert 0 < first["similarity"] <= 1
+
+
+def test_cheaper_only_and_price_range(client, catalogue):
+    _, ids = _alternatives(client, catalogue["main"], "?cheaper=1")
+    assert set(ids) == {catalogue["cheap_red"].pk, catalogue["cheap_blue"].pk}
+    _, ids = _alternatives(client, catalogue["main"], "?min_price=10000&max_price=50000")
+    assert set(ids) == {catalogue["cheap_red"].pk, catalogue["dear_green"].pk}
+    _, ids = _alternatives(client, catalogue["main"], "?min_price=abc")  # ignored, not an error
+    assert len(ids) == 3
+
+
+def test_sold_out_product_leads_with_alternatives(client, catalogue):
+    response, ids = _alternatives(client, catalogue["sold_out"])
+    assert response.context["alternatives_first"] is True
+    assert ids and catalogue["sold_out"].pk not in ids
+    html = response.content.decode()
+    assert html.index('id="alternatives"') < html.index('class="product"')
+
+
+def test_product_without_vector_says_it_is_pending(client, catalogue):
+    response, ids = _alternatives(client, catalogue["unindexed"])
+    assert ids == [] and "once this product" in response.content.decode()
+
+
+def test_product_page_query_count_does_not_grow_with_alternatives(
+    client, catalogue, django_assert_max_num_queries
+):
+    # product (+source), own vector, own colour, savepoint + 2 SET LOCAL + search +
+    # release, candidates' colours, demo-source lookups by the shop: no per-result queries.
+    with django_assert_max_num_queries(12):
+        client.get(catalogue["main"].get_absolute_url())
