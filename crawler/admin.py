@@ -1,0 +1,137 @@
+"""Admin: sources (with schedules and "Crawl now"), crawl runs (read-only), listings."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crawler.models import CrawlRun, Listing, Source
+from crawler.services import source_schedule_sync
+from crawler.tasks import crawl_source
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "enabled", "schedule", "pages_per_run", "rate_limit", "last_run_status")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "slug", "base_url")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("periodic_task", "created_at", "updated_at")
+    actions = ["crawl_now"]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "kind", "enabled", "base_url", "start_urls", "currency")}),
+        (_("Schedule"), {"fields": ("schedule", "periodic_task")}),
+        (
+            _("Politeness and limits"),
+            {
+                "fields": (
+                    "rate_limit",
+                    "concurrency",
+                    "pages_per_run",
+                    "page_size",
+                    "inactivate_after_missed_runs",
+                )
+            },
+        ),
+        (_("History"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("last run"))
+    def last_run_status(self, obj: Source) -> str:
+        run = obj.runs.order_by("-started_at").first()
+        return run.get_status_display() if run else "—"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        source_schedule_sync(source=obj)
+
+    def delete_model(self, request, obj):
+        task = obj.periodic_task
+        super().delete_model(request, obj)
+        if task is not None:
+            task.delete()
+
+    def delete_queryset(self, request, queryset):
+        tasks = [s.periodic_task for s in queryset if s.periodic_task_id]
+        super().delete_queryset(request, queryset)
+        for task in tasks:
+            task.delete()
+
+    # Admin actions are POSTed with the admin's CSRF token; "change" permission is required.
+    @admin.action(description=_("Crawl now"), permissions=["change"])
+    def crawl_now(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        for source_id in ids:
+            transaction.on_commit(lambda source_id=source_id: crawl_source.delay(source_id, manual=True))
+        self.message_user(
+            request,
+            ngettext(
+                "A crawl of %(count)d source was queued; its run appears under Crawl runs.",
+                "Crawls of %(count)d sources were queued; their runs appear under Crawl runs.",
+                len(ids),
+            )
+            % {"count": len(ids)},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(CrawlRun)
+class CrawlRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "source",
+        "status",
+        "started_at",
+        "finished_at",
+        "pages_fetched",
+        "pages_failed",
+        "products_new",
+        "products_updated",
+        "products_unchanged",
+        "products_failed",
+        "products_inactivated",
+        "error_count",
+    )
+    list_filter = ("status", "source")
+    list_select_related = ("source",)
+    date_hierarchy = "started_at"
+    exclude = ("errors",)
+    readonly_fields = [f.name for f in CrawlRun._meta.fields if f.name != "errors"] + ["error_table"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # runs are made by crawling
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("errors"))
+    def error_count(self, obj: CrawlRun) -> int:
+        return len(obj.errors)
+
+    @admin.display(description=_("error log"))
+    def error_table(self, obj: CrawlRun) -> str:
+        if not obj.errors:
+            return _("No errors.")
+        rows = format_html_join(
+            "",
+            "<tr><td><a href='{0}' rel='noreferrer nofollow'>{0}</a></td><td>{1}</td></tr>",
+            ((e.get("url", ""), e.get("reason", "")) for e in obj.errors),
+        )
+        return format_html("<table><tr><th>URL</th><th>{}</th></tr>{}</table>", _("Reason"), rows)
+
+
+@admin.register(Listing)
+class ListingAdmin(admin.ModelAdmin):
+    list_display = ("product", "source", "missed_runs", "last_run", "page_url")
+    list_filter = ("source",)
+    list_select_related = ("product", "source", "last_run__source")
+    search_fields = ("product__title", "product__external_id", "page_url")
+    readonly_fields = [f.name for f in Listing._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
