@@ -235,3 +235,42 @@ def test_robots_txt_disallowing_the_listing_is_recorded(shop_server, make_source
         {"url": shop_server.url(page_path(1)), "reason": "robots.txt does not allow crawling this URL."}
     ]
     assert not [h for h in shop_server.hits if h.path.startswith("/api2/")]
+
+
+def test_an_image_changed_at_the_same_url_is_found_by_a_conditional_request(shop_server, make_source):
+    from tests.crawler.conftest import png_bytes
+
+    shop_server.fixture(page_path(1), "musinsa_page2.json", content_type="application/json")
+    shop_server.route(
+        "/img/green.png", body=png_bytes((30, 160, 60)), content_type="image/png", headers={"ETag": '"g1"'}
+    )
+    source = make_source("musinsa", shop_server.base, start_urls="001", page_size=3)
+    crawl_run_execute(source_id=source.pk)
+    shirt = Product.objects.get(external_id="3012348")
+    old_sha = shirt.image_sha256
+    Product.objects.update(needs_embedding=False)
+
+    run = crawl_run_execute(source_id=source.pk)  # same ETag: 304, nothing stored
+    assert shop_server.hits_for("/img/green.png")[-1].headers["if-none-match"] == '"g1"'
+    assert run.images_stored == 0 and len(shop_server.hits_for("/img/green.png")) == 2
+
+    shop_server.route(
+        "/img/green.png", body=png_bytes((0, 90, 20)), content_type="image/png", headers={"ETag": '"g2"'}
+    )
+    run = crawl_run_execute(source_id=source.pk)
+    shirt.refresh_from_db()
+    assert run.images_stored == 1
+    assert shirt.image_sha256 != old_sha and shirt.needs_embedding
+    # The pocket tee's image has no validators: never fetched again.
+    assert len(shop_server.hits_for("/img/red.png")) == 1
+
+
+def test_an_image_that_is_not_an_image_is_flagged_and_the_product_kept(shop_server, make_source):
+    shop_server.fixture(page_path(1), "musinsa_page2.json", content_type="application/json")
+    shop_server.route("/img/green.png", body=b"\x89PNG\r\n\x1a\n broken", content_type="image/png")
+    source = make_source("musinsa", shop_server.base, start_urls="001", page_size=3)
+    run = crawl_run_execute(source_id=source.pk)
+    shirt = Product.objects.get(external_id="3012348")
+    assert not shirt.image and shirt.image_error
+    assert run.images_failed == 1 and run.products_new == 2
+    assert run.errors == [{"url": shop_server.url("/img/green.png"), "reason": f"Image: {shirt.image_error}"}]
