@@ -31,14 +31,28 @@ def _redis_available(url: str) -> bool:
         return False
 
 
+def _reset_broker_pools(app) -> None:
+    """Drop the app's connection and producer pools so the next task uses the current
+    broker_url. Celery's pools live in kombu's global registry: closing one without
+    clearing the registry leaves a closed pool there ("Acquire on closed pool")."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(settings, transactional_db):
     """Start a real `celery worker` process on Redis, pointed at the test database.
 
-    Yields a handle with ``.process`` and ``.stop()``; tasks queued during the test go
+    Yields a handle with ``.process``, ``.wait_ready()``, ``.kill()`` (SIGKILL, as a crash),
+    ``.restart()``, ``.stop()`` and ``.log()``; tasks queued during the test go
     through the broker to that process (not eagerly in-process). The broker is a Redis
     database of its own (LOOKALIKE_TEST_REDIS_DB, default 15), emptied before and after,
     so concurrent test runs given different numbers do not steal each other's tasks.
+    Recommender model settings are passed on (see below); other environment variables set
+    (monkeypatch.setenv) before this fixture runs reach the worker too.
     """
     from django.db import connection
 
@@ -64,46 +78,60 @@ def celery_worker(settings, transactional_db):
     for key in ("LOOKALIKE_TEST_MODELS_DIR",):
         if key in os.environ:
             env[key] = os.environ[key]
+    # The worker loads the same models as the test: settings changed by fixtures that run
+    # before this one (a tiny segmenter directory, a local ResNet50 file) reach it as env.
+    for key in (
+        "RECOMMENDER_EMBEDDER",
+        "RECOMMENDER_RESNET50_WEIGHTS",
+        "RECOMMENDER_SEGMENTER",
+        "RECOMMENDER_DEVICE",
+        "RECOMMENDER_SEGMENT_CATALOGUE",
+        "RECOMMENDER_EMBED_BATCH_SIZE",
+    ):
+        if hasattr(settings, key):
+            env[key] = str(getattr(settings, key))
     log_path = Path(settings.MEDIA_ROOT) / f"celery-{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,crawl,embed,query",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{name}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    log = open(log_path, "ab")
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "default,crawl,embed,query",
+        "--concurrency",
+        "1",
+        "--pool",
+        "prefork",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"{name}@%h",
+    ]
+
+    def spawn() -> subprocess.Popen:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     saved = {k: app.conf.get(k) for k in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=broker_url, task_always_eager=False)
-    app.pool.force_close_all()
+    _reset_broker_pools(app)
 
     class Handle:
+        """``process`` is the current worker; ``restart()`` starts a fresh one (after a
+        ``kill()``, as a supervisor would), on the same broker, database and log."""
+
         def __init__(self):
-            self.process = process
             self.log_path = log_path
+            self.process = spawn()
+            self._log_start = 0
 
         def log(self) -> str:
             return log_path.read_text(errors="replace")
@@ -111,24 +139,30 @@ def celery_worker(settings, transactional_db):
         def wait_ready(self, timeout: float = 60) -> None:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                if "ready." in self.log():
+                if "ready." in self.log()[self._log_start :]:
                     return
-                if process.poll() is not None:
+                if self.process.poll() is not None:
                     raise RuntimeError(f"Celery worker exited early:\n{self.log()}")
                 time.sleep(0.2)
             raise TimeoutError(f"Celery worker not ready after {timeout}s:\n{self.log()}")
 
         def kill(self) -> None:
             """SIGKILL the whole worker (parent and children), as a crash would."""
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+        def restart(self, timeout: float = 60) -> None:
+            self.kill()
+            self._log_start = len(self.log())
+            self.process = spawn()
+            self.wait_ready(timeout)
 
         def stop(self) -> None:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGTERM)
                 try:
-                    process.wait(30)
+                    self.process.wait(30)
                 except subprocess.TimeoutExpired:
                     self.kill()
 
@@ -140,7 +174,7 @@ def celery_worker(settings, transactional_db):
         handle.stop()
         log.close()
         app.conf.update(saved)
-        app.pool.force_close_all()
+        _reset_broker_pools(app)
         redis.Redis.from_url(broker_url).flushdb()
 
 
