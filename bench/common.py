@@ -28,9 +28,16 @@ SCRATCH_DB = "bench_lookalike"
 def scratch_database_setup(name: str = SCRATCH_DB, *, migrate: bool = True) -> None:
     """Point Django at the scratch database ``name`` (created if missing), set it up, migrate.
 
+    Each benchmark has its own (bench_lookalike, bench_query, bench_retrieval) so two can
+    run at once.
     Must run before anything imports Django models. Settings read LOOKALIKE_DB_NAME to
     pick the database on the same server.
     """
+    from django.apps import apps
+
+    if apps.ready:
+        # Django is already set up (the smoke tests, under pytest-django): use its database.
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ["LOOKALIKE_DB_NAME"] = name
     import django
@@ -53,6 +60,8 @@ def scratch_database_setup(name: str = SCRATCH_DB, *, migrate: bool = True) -> N
             logger.info("Creating scratch database %s", name)
             admin.execute(f'CREATE DATABASE "{name}"')
     django.setup()
+    # As in production: DEBUG would log every query (time and memory on a million queries).
+    settings.DEBUG = False
     if migrate:
         from django.core.management import call_command
 
@@ -114,3 +123,48 @@ def cc0_photos(limit: int | None = None) -> list[Path]:
             "and run again."
         )
     return files[:limit] if limit else files
+
+
+def rows_copy(conn, model, rows: list[dict], *, start_id: int = 1) -> list[int]:
+    """COPY ``rows`` into ``model``'s table with explicit ids ``start_id``.. (fast, and robust
+    to a model that is a migration ahead of the database: only the table's real columns
+    are written; columns a row does not give take the model field's default).
+
+    ``conn`` is a psycopg connection (not Django's). Returns the ids.
+    """
+    from django.db import connection as django_connection
+    from django.utils import timezone
+
+    table = model._meta.db_table
+    columns = [
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+            " ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    now = timezone.now()
+    ids = list(range(start_id, start_id + len(rows)))
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for pk, row in zip(ids, rows, strict=True):
+            values = []
+            for column in columns:
+                field = fields.get(column)
+                if column == "id":
+                    value = pk
+                elif field is not None and field.attname in row:
+                    value = row[field.attname]
+                elif column in ("created_at", "updated_at"):
+                    value = now
+                elif field is not None:
+                    value = field.get_default()
+                else:
+                    value = None
+                if field is not None and value is not None and column != "id":
+                    value = field.get_db_prep_save(value, django_connection)
+                values.append(value)
+            copy.write_row(values)
+    conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [max(ids, default=1)])
+    return ids

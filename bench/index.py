@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from bench.common import markdown_table, percentile, scratch_database_setup
+from bench.common import markdown_table, percentile, rows_copy, scratch_database_setup
 from bench.vectors import ClusteredVectors, exact_top_k, recall_at_k
 
 logger = logging.getLogger("bench.index")
@@ -38,10 +38,11 @@ PRICE_SCALE = 100_000  # prices are a permutation of 1..N scaled into [0, PRICE_
 def raw_connect():
     """A psycopg connection of its own (with pgvector's binary types) to Django's database."""
     import psycopg
-    from django.conf import settings
+    from django.db import connection
     from pgvector.psycopg import register_vector
 
-    db = settings.DATABASES["default"]
+    # The live settings of Django's connection: under pytest-django they name the test database.
+    db = connection.settings_dict
     conn = psycopg.connect(
         dbname=db["NAME"],
         user=db.get("USER") or None,
@@ -91,7 +92,7 @@ class RawIndex:
     def __init__(self, conn, dim: int, *, tag: str = ""):
         self.conn, self.dim = conn, dim
         self.table = f"bench_embedding_{dim}{tag}"
-        self.products = f"bench_product{tag}"
+        self.products = f"bench_product_{dim}{tag}"
 
     def load(self, vectors: np.ndarray, prices: np.ndarray) -> None:
         from pgvector import HalfVector
@@ -184,54 +185,57 @@ class ProductIndex:
 
     SOURCE_SLUG = "bench-index"
 
-    def __init__(self, conn, dim: int):
+    def __init__(self, conn, dim: int, *, model_name: str | None = None, model_key: str | None = None):
         from recommender.embedders.registry import REGISTRY
 
-        specs = [spec for spec in REGISTRY.values() if spec.dim == dim]
+        specs = [spec for spec in REGISTRY.values() if spec.dim == dim and model_name in (None, spec.name)]
         if not specs:
             raise LookupError(f"no registered embedder has {dim} dimensions")
         self.conn, self.dim, self.spec = conn, dim, specs[0]
-        self.model_key = f"{self.spec.name}@bench"
+        self.model_key = model_key or f"{self.spec.name}@bench"
         self.index_name = self.spec.index_name
 
     def load(self, vectors: np.ndarray, prices: np.ndarray) -> None:
         from decimal import Decimal
 
-        from django.conf import settings
+        from django.db import connection
         from pgvector import HalfVector
 
         from crawler.models import Source
         from shop.models import Category, Product
 
-        if settings.DATABASES["default"]["NAME"] != "bench_lookalike" and not settings.DATABASES["default"][
-            "NAME"
-        ].startswith("test"):
+        if not connection.settings_dict["NAME"].startswith(("bench_", "test")):
             raise RuntimeError(
                 "ProductIndex truncates the catalogue: run it on the scratch or test database."
             )
         c = self.conn
         c.execute("TRUNCATE shop_product RESTART IDENTITY CASCADE")
-        source_id = Source.objects.filter(slug=self.SOURCE_SLUG).values_list("id", flat=True).first()
+        source_id = c.execute("SELECT id FROM crawler_source WHERE slug = %s", [self.SOURCE_SLUG]).fetchone()
         if source_id is None:
-            source_id = Source.objects.create(slug=self.SOURCE_SLUG, name="Benchmark").pk
-        category = Category.objects.order_by("position").first() or Category.objects.create(
-            slug="top", name="Top"
-        )
-        products = [
-            Product(
-                source_id=source_id,
-                external_id=str(i),
-                title=f"Benchmark product {i}",
-                category=category,
-                price=Decimal(f"{p:.2f}"),
-                needs_embedding=False,
+            top = c.execute("SELECT coalesce(max(id), 0) FROM crawler_source").fetchone()[0]
+            source_id = rows_copy(
+                c, Source, [{"slug": self.SOURCE_SLUG, "name": "Benchmark"}], start_id=top + 1
             )
-            for i, p in enumerate(prices)
-        ]
-        created = []
-        for start in tqdm(range(0, len(products), 5000), desc="products", leave=False):
-            created += Product.objects.bulk_create(products[start : start + 5000])
-        self.product_ids = np.array([p.pk for p in created], dtype=np.int64)
+        source_id = source_id[0]
+        category_id = c.execute("SELECT id FROM shop_category ORDER BY position, id LIMIT 1").fetchone()
+        if category_id is None:
+            category_id = rows_copy(c, Category, [{"slug": "top", "name": "Top"}])
+        created = rows_copy(
+            c,
+            Product,
+            [
+                {
+                    "source_id": source_id,
+                    "external_id": str(i),
+                    "title": f"Benchmark product {i}",
+                    "category_id": category_id[0],
+                    "price": Decimal(f"{p:.2f}"),
+                    "needs_embedding": False,
+                }
+                for i, p in enumerate(prices)
+            ],
+        )
+        self.product_ids = np.array(created, dtype=np.int64)
         self.row_of = {int(pk): i for i, pk in enumerate(self.product_ids)}
         # Load without the index (inserting into an HNSW graph row by row is far slower than
         # building it once), then rebuild it from its own definition in build().
@@ -310,18 +314,24 @@ class ProductIndex:
 
     def plan(self, q, **kwargs) -> str:
         from django.db import connection
-        from django.test.utils import CaptureQueriesContext
 
-        with CaptureQueriesContext(connection) as ctx:
+        captured = []
+
+        def capture(execute, sql, params, many, context):
+            if "<=>" in sql:
+                captured.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(capture):
             self.search(q, **kwargs)
-        sql = next(x["sql"] for x in ctx.captured_queries if "<=>" in x["sql"])
+        sql, params = captured[0]
         with connection.cursor() as cur:
             cur.execute("BEGIN")
             cur.execute(
                 f"SET LOCAL hnsw.iterative_scan = {'relaxed_order' if kwargs.get('iterative') else 'off'}"
             )
             cur.execute(f"SET LOCAL hnsw.ef_search = {int(kwargs.get('ef_search', 40))}")
-            cur.execute("EXPLAIN " + sql)
+            cur.execute("EXPLAIN " + sql, params)
             text = "\n".join(r[0] for r in cur.fetchall())
             cur.execute("ROLLBACK")
         return "hnsw" if self.index_name in text else "exact"

@@ -1,0 +1,391 @@
+"""Retrieval quality: does a shopper's photo find the product it shows?
+
+    python -m bench.retrieval --catalog DIR --queries DIR --pairs FILE.csv [--embedder NAME]
+        [--segment-queries/--no-segment-queries] [--segment-catalog/--no-segment-catalog]
+        [--garment top]
+    nice -n 19 python -m bench.retrieval --self-test
+
+The catalogue images are imported as products (shop.services.product_upsert +
+product_image_store) into a scratch database and embedded by the production indexing code
+(recommender.services.embedding_compute_batch); every query goes through the production
+query code (shop.images.image_decode -> optional segmentation -> query_embed ->
+similar_products). The pairs file has a header ``query,catalog`` and one row per query:
+file names inside --queries and --catalog. Prints recall@1/5/10/20 and MRR (over the top
+20; a target ranked lower counts 0).
+
+``--self-test`` builds its own pairs from the CC0 clothing photos: the catalogue is the
+clean photos, each query one of them after a random crop, rotation, scale and colour
+jitter, pasted onto a busy background (a collage of other photos). It reports every
+offline-runnable embedder with and without the colour-histogram term, for the whole query
+photo and for the garment's box (what a shopper's drag-a-box crop gives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import random
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from bench.common import ROOT, cc0_photos, markdown_table
+
+logger = logging.getLogger("bench.retrieval")
+
+KS = (1, 5, 10, 20)
+SELF_TEST_DIR = ROOT / "var" / "bench" / "retrieval-self-test"
+# CC0 class folders -> shop category slugs.
+CC0_CATEGORY = {
+    "dress": "dress",
+    "hat": "hat",
+    "longsleeve": "top",
+    "outwear": "outer",
+    "pants": "pants",
+    "shirt": "top",
+    "shoes": "shoes",
+    "shorts": "shorts",
+    "skirt": "skirt",
+    "t-shirt": "top",
+}
+
+
+@dataclass
+class Scores:
+    ranks: list[int | None]  # 1-based rank of the target in the top 20, None if absent
+
+    def recall(self, k: int) -> float:
+        return float(np.mean([r is not None and r <= k for r in self.ranks])) if self.ranks else 0.0
+
+    @property
+    def mrr(self) -> float:
+        return float(np.mean([1 / r if r else 0.0 for r in self.ranks])) if self.ranks else 0.0
+
+    def row(self) -> list[float]:
+        return [self.recall(k) for k in KS] + [self.mrr]
+
+
+def pairs_read(path: Path, *, queries: Path, catalog: Path) -> list[tuple[str, str]]:
+    """The (query, catalog) file names of a pairs CSV, checked against both folders."""
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or {"query", "catalog"} - set(reader.fieldnames):
+            raise SystemExit(
+                f"{path} must start with the header line 'query,catalog' (it has {reader.fieldnames}). "
+                "Add the header and run again."
+            )
+        pairs = [(row["query"].strip(), row["catalog"].strip()) for row in reader if row.get("query")]
+    missing = [q for q, _ in pairs if not (queries / q).is_file()]
+    missing += [c for _, c in pairs if not (catalog / c).is_file()]
+    if missing:
+        raise SystemExit(
+            f"{len(missing)} file(s) named in {path} are not in the folders, e.g. {missing[:3]}. "
+            "Fix the names or the --queries/--catalog folders and run again."
+        )
+    if not pairs:
+        raise SystemExit(f"{path} has no pairs. Add lines 'query-file,catalog-file' and run again.")
+    return pairs
+
+
+def catalogue_index(catalog: Path, *, model: str, categories: dict[str, str] | None = None) -> dict[str, int]:
+    """Import every image in ``catalog`` as a product and embed it with the production code.
+
+    Returns file name -> product id. Empties the (scratch) catalogue first.
+    """
+    from django.db import connection
+
+    from bench.common import rows_copy
+    from bench.index import raw_connect
+    from crawler.models import Source
+    from recommender.services import embedding_compute_batch
+    from shop.services import ProductData, product_image_store, product_upsert
+
+    if not connection.settings_dict["NAME"].startswith(("bench_", "test")):
+        raise RuntimeError("catalogue_index empties the catalogue: run it on a scratch or test database.")
+    conn = raw_connect()
+    conn.execute("TRUNCATE shop_product RESTART IDENTITY CASCADE")
+    row = conn.execute("SELECT id FROM crawler_source WHERE slug = 'bench-retrieval'").fetchone()
+    if row is None:
+        top = conn.execute("SELECT coalesce(max(id), 0) FROM crawler_source").fetchone()[0]
+        row = rows_copy(
+            conn, Source, [{"slug": "bench-retrieval", "name": "Retrieval benchmark"}], start_id=top + 1
+        )
+    conn.close()
+    source = Source(pk=row[0], slug="bench-retrieval")
+    files = sorted(p for p in catalog.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp"))
+    ids: dict[str, int] = {}
+    for i, path in enumerate(tqdm(files, desc="import catalogue", leave=False)):
+        product, _ = product_upsert(
+            source=source,
+            data=ProductData(
+                external_id=path.name,
+                title=path.stem,
+                price=Decimal(10 + i % 90),
+                currency="USD",
+                category=(categories or {}).get(path.name, ""),
+            ),
+        )
+        product_image_store(product=product, data=path.read_bytes())
+        ids[path.name] = product.pk
+    pks = list(ids.values())
+    batch = 32
+    for start in tqdm(range(0, len(pks), batch), desc=f"embed catalogue ({model})", leave=False):
+        result = embedding_compute_batch(product_ids=pks[start : start + batch], model=model)
+        if result.failed:
+            logger.warning("Not embedded: %s", result.failed)
+    return ids
+
+
+def query_vectors(
+    paths: list[Path],
+    *,
+    model: str,
+    segment: bool,
+    garment: str | None,
+    boxes: dict[str, tuple[int, int, int, int]] | None = None,
+):
+    """(vector, model key, colour histogram, categories) per query through the production
+    query code; ``boxes`` (file name -> x0, y0, x1, y1) stands in for a shopper's crop box."""
+    from recommender.labels import GARMENT_CATEGORIES
+    from recommender.services import query_colour, query_embed
+    from shop.images import image_decode
+
+    segmenter = None
+    if segment:
+        from recommender.segmentation import get_segmenter
+
+        segmenter = get_segmenter()
+    out = []
+    for path in tqdm(paths, desc=f"queries ({model})", leave=False):
+        image = image_decode(path.read_bytes()).image
+        mask, categories = None, None
+        if boxes is not None and path.name in boxes:
+            x0, y0, x1, y1 = boxes[path.name]
+            mask = np.zeros((image.height, image.width), dtype=bool)
+            mask[y0:y1, x0:x1] = True
+        elif segmenter is not None:
+            garments = segmenter.segment(image)
+            wanted = [g for g in garments if garment in (None, g.kind)]
+            if wanted:
+                chosen = max(wanted, key=lambda g: g.area_share)
+                mask = chosen.mask
+        if garment:
+            categories = GARMENT_CATEGORIES.get(garment, [garment])
+        vector, key = query_embed(image=image, mask=mask, model=model)
+        out.append((vector, key, query_colour(image=image, mask=mask), categories))
+    return out
+
+
+def evaluate(queries, targets: list[int], *, colour: bool) -> Scores:
+    from recommender.selectors import similar_products
+
+    ranks = []
+    for (vector, key, histogram, categories), target in zip(queries, targets, strict=True):
+        found = similar_products(
+            vector,
+            model_key=key,
+            categories=categories,
+            in_stock_only=False,
+            k=max(KS),
+            query_histogram=histogram if colour else None,
+            # Rank everything: the quality measure must not depend on the display cut-off.
+            max_distance=2.0,
+        )
+        ids = [r.product.pk for r in found]
+        ranks.append(ids.index(target) + 1 if target in ids else None)
+    return Scores(ranks)
+
+
+def self_test_build(*, n_queries: int, catalogue_limit: int | None, seed: int = 0):
+    """Write the clean catalogue and distorted queries; returns (catalog dir, queries dir,
+    pairs csv, boxes, categories)."""
+    from PIL import Image, ImageFilter
+    from torchvision import transforms
+
+    rng = random.Random(seed)
+    photos = cc0_photos()
+    if catalogue_limit:
+        photos = sorted(rng.sample(photos, min(catalogue_limit, len(photos))))
+    catalog, queries = SELF_TEST_DIR / "catalog", SELF_TEST_DIR / "queries"
+    shutil.rmtree(SELF_TEST_DIR, ignore_errors=True)
+    catalog.mkdir(parents=True)
+    queries.mkdir(parents=True)
+    categories = {}
+    for p in photos:
+        name = f"{p.parent.name}-{p.name}"
+        shutil.copyfile(p, catalog / name)
+        categories[name] = CC0_CATEGORY.get(p.parent.name, "")
+    jitter = transforms.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.04)
+    chosen = rng.sample(photos, min(n_queries, len(photos)))
+    pairs, boxes = [], {}
+    for i, p in enumerate(chosen):
+        image = Image.open(p).convert("RGB")
+        w, h = image.size
+        # Crop 75-95% of each side at a random place, rotate up to 15 degrees, jitter colours.
+        cw, ch = int(w * rng.uniform(0.75, 0.95)), int(h * rng.uniform(0.75, 0.95))
+        x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+        garment = image.crop((x, y, x + cw, y + ch))
+        garment = garment.rotate(
+            rng.uniform(-15, 15), resample=Image.BICUBIC, expand=True, fillcolor=(255,) * 3
+        )
+        garment = jitter(garment)
+        # A busy background: a 3x3 collage of other photos, blurred a little, like a street.
+        side = 640
+        background = Image.new("RGB", (side, side))
+        for gy in range(3):
+            for gx in range(3):
+                tile = Image.open(rng.choice(photos)).convert("RGB").resize((side // 3 + 1, side // 3 + 1))
+                background.paste(tile, (gx * side // 3, gy * side // 3))
+        background = background.filter(ImageFilter.GaussianBlur(2))
+        scale = rng.uniform(0.45, 0.75) * side / max(garment.size)
+        garment = garment.resize((max(1, int(garment.width * scale)), max(1, int(garment.height * scale))))
+        px, py = rng.randint(0, side - garment.width), rng.randint(0, side - garment.height)
+        background.paste(garment, (px, py))
+        name = f"q{i:04d}.jpg"
+        background.save(queries / name, quality=90)
+        boxes[name] = (px, py, px + garment.width, py + garment.height)
+        pairs.append((name, f"{p.parent.name}-{p.name}"))
+    pairs_path = SELF_TEST_DIR / "pairs.csv"
+    with pairs_path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["query", "catalog"])
+        writer.writerows(pairs)
+    return catalog, queries, pairs_path, boxes, categories
+
+
+def run(
+    *,
+    catalog: Path,
+    queries_dir: Path,
+    pairs_path: Path,
+    embedder: str,
+    segment_queries: bool,
+    segment_catalog: bool,
+    garment: str | None,
+    colour_options=(False, True),
+    boxes=None,
+    categories=None,
+) -> list[tuple[str, Scores]]:
+    from django.conf import settings
+
+    settings.RECOMMENDER_SEGMENT_CATALOGUE = segment_catalog
+    pairs = pairs_read(pairs_path, queries=queries_dir, catalog=catalog)
+    ids = catalogue_index(catalog, model=embedder, categories=categories)
+    targets = [ids[c] for _, c in pairs]
+    paths = [queries_dir / q for q, _ in pairs]
+    variants = [("whole photo", None)]
+    if boxes:
+        variants.append(("garment box", boxes))
+    results = []
+    for label, variant_boxes in variants:
+        vectors = query_vectors(
+            paths, model=embedder, segment=segment_queries, garment=garment, boxes=variant_boxes
+        )
+        for colour in colour_options:
+            name = f"{label}, {'with' if colour else 'no'} colour term"
+            results.append((name, evaluate(vectors, targets, colour=colour)))
+            logger.info("%s %s: %s", embedder, name, [round(x, 3) for x in results[-1][1].row()])
+    return results
+
+
+def embedder_prepare(name: str) -> str:
+    """Point the settings at weights this machine has; returns the label for the table."""
+    from django.conf import settings
+
+    if name == "resnet50":
+        from bench.indexing import MODELS_DIR, random_resnet50
+
+        settings.RECOMMENDER_RESNET50_WEIGHTS = str(random_resnet50(MODELS_DIR / "resnet50-random.pt"))
+        return "resnet50 (RANDOM weights: sanity line only)"
+    return name
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--catalog", type=Path)
+    parser.add_argument("--queries", type=Path)
+    parser.add_argument("--pairs", type=Path)
+    parser.add_argument("--embedder", default=None, help="registry name (default: RECOMMENDER_EMBEDDER)")
+    parser.add_argument("--segment-queries", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--segment-catalog", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--garment", default=None, help="garment kind to search for (e.g. top)")
+    parser.add_argument("--self-test", action="store_true", help="build pairs from the CC0 photos")
+    parser.add_argument("--self-test-embedders", nargs="+", default=["efficientnet-lite0", "resnet50"])
+    parser.add_argument("--self-test-queries", type=int, default=150)
+    parser.add_argument("--self-test-catalogue", type=int, default=None, help="catalogue size (default all)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not args.self_test and not (args.catalog and args.queries and args.pairs):
+        parser.error("give --catalog, --queries and --pairs, or --self-test")
+
+    from bench.common import scratch_database_setup
+
+    scratch_database_setup("bench_retrieval")
+    from django.conf import settings
+
+    settings.RECOMMENDER_DEVICE = "cpu"
+    settings.RECOMMENDER_DEMO_FALLBACK = False
+    settings.MEDIA_ROOT = ROOT / "var" / "bench" / "media-retrieval"
+    headers = ["embedder", "query", *(f"recall@{k}" for k in KS), "MRR"]
+    rows = []
+    if args.self_test:
+        catalog, queries_dir, pairs_path, boxes, categories = self_test_build(
+            n_queries=args.self_test_queries, catalogue_limit=args.self_test_catalogue
+        )
+        for name in args.self_test_embedders:
+            label = embedder_prepare(name)
+            for variant, scores in run(
+                catalog=catalog,
+                queries_dir=queries_dir,
+                pairs_path=pairs_path,
+                embedder=name,
+                segment_queries=False,
+                segment_catalog=False,
+                garment=None,
+                boxes=boxes,
+                categories=categories,
+            ):
+                rows.append([label, variant, *scores.row()])
+        n_catalogue = len(list(catalog.iterdir()))
+        intro = (
+            f"Self-test: catalogue = {n_catalogue} clean CC0 photos; {len(boxes)} queries = one of them"
+            " cropped (75–95% per side), rotated (±15°), scaled and colour-jittered, pasted on a blurred"
+            " collage of other photos. *whole photo* embeds the query as uploaded; *garment box* crops to"
+            " the pasted garment (what the shopper's drag box or a good segmenter gives). Colour term:"
+            f" `RECOMMENDER_COLOUR_WEIGHT`={settings.RECOMMENDER_COLOUR_WEIGHT} over the nearest"
+            f" {settings.RECOMMENDER_COLOUR_RERANK_POOL}. Query segmentation is off: no clothes-segmentation"
+            " weights install offline, and a random-weight segmenter's masks are noise. ResNet50 runs with"
+            " random weights (the ImageNet weights cannot be downloaded here): a sanity line, not a result."
+        )
+    else:
+        name = args.embedder or settings.RECOMMENDER_EMBEDDER
+        label = embedder_prepare(name)
+        for variant, scores in run(
+            catalog=args.catalog,
+            queries_dir=args.queries,
+            pairs_path=args.pairs,
+            embedder=name,
+            segment_queries=args.segment_queries,
+            segment_catalog=args.segment_catalog,
+            garment=args.garment,
+        ):
+            rows.append([label, variant, *scores.row()])
+        intro = f"Catalogue {args.catalog}, queries {args.queries}, pairs {args.pairs}."
+    body = intro + "\n\n" + markdown_table(headers, rows)
+    print(body)
+    if not args.no_write:
+        from bench.report import section_write
+
+        section_write("retrieval", body, packages=("torchvision", "transformers"))
+
+
+if __name__ == "__main__":
+    main()
