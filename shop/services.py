@@ -192,7 +192,16 @@ def catalog_import(*, path: Path, source, progress: bool = False) -> ImportRepor
                 continue
             setattr(report, result.value, getattr(report, result.value) + 1)
             report.images_stored += image_changed
+    if report.images_stored:
+        # New or changed photos were marked needs_embedding; index them once the rows are visible.
+        transaction.on_commit(_embedding_queue)
     return report
+
+
+def _embedding_queue() -> None:
+    from recommender.tasks import embed_pending  # the recommender depends on shop, not the reverse
+
+    embed_pending.delay()
 
 
 def _feed_row_import(*, row, source, folder: Path) -> tuple[UpsertResult, bool]:

@@ -23,6 +23,9 @@ def product_list(request):
         "products": products,
         "query_string": query.urlencode(),
         "has_filters": any(v not in (None, "", False) for k, v in filters.items() if k != "sort"),
+        # Phones show the filters folded unless some are in use (a search alone keeps them folded).
+        "filters_open": bool(form.errors)
+        or any(v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "q")),
         # Generated demo data must say so wherever it is shown.
         "demo_on_page": any(p.source.slug == settings.SHOP_DEMO_SOURCE_SLUG for p in products),
     }

@@ -63,13 +63,19 @@ def test_good_rows_land_with_images_and_prices(source, tmp_path):
     assert a2.brand_id == a3.brand_id  # one brand row per name
 
 
-def test_reimport_changes_nothing_and_a_new_price_updates(source, tmp_path):
+def test_reimport_changes_nothing_and_a_new_price_updates(
+    source, tmp_path, django_capture_on_commit_callbacks
+):
     path = _feed(tmp_path, GOOD)
-    catalog_import(path=path, source=source)
+    with django_capture_on_commit_callbacks() as queued:
+        catalog_import(path=path, source=source)
+    assert len(queued) == 1  # embedding of the new photos is queued after commit
     fields = ("external_id", "title", "brand", "category", "price", "currency", "in_stock", "image")
     before = list(Product.objects.order_by("external_id").values_list(*fields))
 
-    again = catalog_import(path=path, source=source)
+    with django_capture_on_commit_callbacks() as queued:
+        again = catalog_import(path=path, source=source)
+    assert queued == []  # nothing new to embed
     assert (again.created, again.updated, again.unchanged, again.images_stored) == (0, 0, 3, 0)
     # Only last_seen_at moves: the products were seen again.
     assert list(Product.objects.order_by("external_id").values_list(*fields)) == before
