@@ -232,13 +232,8 @@ def _feed_image_bytes(*, row, folder: Path, product: Product | None) -> bytes | 
     from shop.feeds import FeedRowError
 
     if row.image_is_url:
-        if (
-            product.image
-            and product.image_sha256
-            and product.image_url == row.image
-            and not product.image_error
-        ):
-            return None
+        if product and product.image and product.image_url == row.image and not product.image_error:
+            return None  # this URL's photo is already stored: no download on re-import
         from crawler.fetching import FetchError, fetch_image_bytes
 
         try:

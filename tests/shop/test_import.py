@@ -176,3 +176,76 @@ def test_command_refuses_a_feed_without_required_columns(db, tmp_path):
         call_command("import_catalog", str(path), "--no-progress")
     with pytest.raises(CommandError, match="There is no file"):
         call_command("import_catalog", str(tmp_path / "nope.csv"))
+
+
+class _ImageServer:
+    """A real HTTP server on loopback serving two product photos, counting requests per path."""
+
+    def __init__(self):
+        import threading
+        from collections import Counter
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        images = {"/img/red.jpg": jpeg_bytes((220, 20, 20)), "/img/blue.jpg": jpeg_bytes((20, 20, 220))}
+        hits = self.hits = Counter()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                hits[self.path] += 1
+                body = images.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "image/jpeg" if body else "text/plain")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def image_server(settings, monkeypatch):
+    import threading
+
+    from crawler import fetching
+
+    # The feed's shop is on loopback here; outside tests loopback and private hosts are refused.
+    settings.CRAWLER_ALLOW_LOOPBACK = True
+    settings.CRAWLER_DEFAULT_RATE_LIMIT = 0
+    settings.CRAWLER_MAX_RETRIES = 0
+    monkeypatch.setattr(fetching, "_default_fetchers", threading.local())  # a fetcher with these settings
+    fetching.robots_cache_clear()
+    server = _ImageServer()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+    fetching.robots_cache_clear()
+
+
+def test_image_urls_are_downloaded_once_and_unsafe_ones_refused(source, tmp_path, image_server):
+    base = image_server.base
+    rows = [
+        dict(GOOD[0], image=f"{base}/img/red.jpg"),  # line 1
+        dict(GOOD[1], image=f"{base}/img/blue.jpg"),  # line 2
+        dict(GOOD[2], image=f"{base}/img/missing.jpg"),  # line 3: 404
+        dict(GOOD[2], external_id="A4", image="http://10.1.2.3/private.jpg"),  # line 4: private address
+    ]
+    path = _feed(tmp_path, rows, name="feed.jsonl", make_images=False)
+    report = catalog_import(path=path, source=source)
+    assert (report.created, report.images_stored) == (2, 2)
+    errors = dict(report.errors)
+    assert sorted(errors) == [3, 4]
+    assert "could not be downloaded" in errors[3]
+    assert "non-public address" in errors[4]
+    red = Product.objects.get(external_id="A1")
+    assert red.image_url == f"{base}/img/red.jpg" and red.image
+    assert image_server.hits["/img/red.jpg"] == 1
+
+    # Same URLs again: the stored photos are kept, nothing is downloaded again.
+    again = catalog_import(path=path, source=source)
+    assert (again.unchanged, again.images_stored) == (2, 0)
+    assert image_server.hits["/img/red.jpg"] == 1 and image_server.hits["/img/blue.jpg"] == 1

@@ -56,3 +56,39 @@ def test_upsert_is_idempotent_and_records_price_changes(source):
         Decimal("9900"),
     ]
     assert product.brand.name == "Acme" and product.category.slug == "top"
+
+
+def test_currency_must_be_an_iso_code(source):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(source=source, external_id="C", title="c", price=1, currency="won")
+
+
+def test_brands_are_matched_case_insensitively_and_slugs_stay_unique(db):
+    from shop.services import brand_get_or_create
+
+    first = brand_get_or_create(name="Sora & Co.")
+    assert brand_get_or_create(name="  sora   &  co. ") == first
+    other = brand_get_or_create(name="Sora Co")  # a different name with the same slug
+    assert other != first and other.slug != first.slug and other.slug.startswith(first.slug)
+    assert brand_get_or_create(name="   ") is None
+
+
+def test_category_names_are_translated(db):
+    from django.utils import translation
+
+    top = Category.objects.get(slug="top")
+    with translation.override("ko"):
+        assert str(top) == "상의"
+    with translation.override("en"):
+        assert str(top) == "Tops"
+
+
+def test_product_url_and_queryset_vocabulary(source):
+    product, _ = product_upsert(source=source, data=_data())
+    product_upsert(source=source, data=_data(external_id="B", category="pants", price=Decimal("50000")))
+    assert product.get_absolute_url() == f"/products/{product.pk}/"
+    assert list(Product.objects.in_category("top")) == [product]
+    assert list(Product.objects.price_between(Decimal("10000"), Decimal("20000"))) == [product]
+    assert Product.objects.by_brand("acme").count() == 2
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    assert list(Product.objects.browsable().values_list("external_id", flat=True)) == ["B"]
