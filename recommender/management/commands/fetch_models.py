@@ -9,6 +9,7 @@ from recommender.embedders import REGISTRY, EmbedderUnavailable, embedder_spec
 
 
 class Command(BaseCommand):
+    requires_system_checks: list = []  # they fail exactly when weights are missing
     help = (
         "Download the embedders' weights (torch cache) and the garment segmenter "
         "(Hugging Face cache) so that workers and pages never wait on the internet. Copy "
