@@ -21,7 +21,13 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-CC0_DIR = Path(os.environ.get("LOOKALIKE_CC0_DIR", ROOT.parent / "shared" / "data" / "clothing-cc0"))
+_SHARED_CC0 = ROOT.parent / "shared" / "data" / "clothing-cc0"
+# The full 713 photos where the team's shared data is; else the 290 shipped with the demo.
+CC0_DIR = Path(
+    os.environ.get(
+        "LOOKALIKE_CC0_DIR", _SHARED_CC0 if _SHARED_CC0.is_dir() else ROOT / "demo" / "catalogue" / "images"
+    )
+)
 SCRATCH_DB = "bench_lookalike"
 
 
@@ -116,7 +122,7 @@ def median(values: Sequence[float]) -> float:
 
 def cc0_photos(limit: int | None = None) -> list[Path]:
     """The CC0 clothing photos (shared/data/clothing-cc0), sorted for repeatable runs."""
-    files = sorted(CC0_DIR.glob("*/*/*.jpg"))
+    files = sorted(CC0_DIR.rglob("*.jpg"))
     if not files:
         raise SystemExit(
             f"No photos found under {CC0_DIR}. Set LOOKALIKE_CC0_DIR to the clothing-cc0 folder "

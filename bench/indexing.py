@@ -36,26 +36,6 @@ from bench.common import ROOT, cc0_photos, markdown_table
 logger = logging.getLogger("bench.indexing")
 
 MODELS_DIR = ROOT / "var" / "bench" / "models"
-ATR_LABELS = [
-    "Background",
-    "Hat",
-    "Hair",
-    "Sunglasses",
-    "Upper-clothes",
-    "Skirt",
-    "Pants",
-    "Dress",
-    "Belt",
-    "Left-shoe",
-    "Right-shoe",
-    "Face",
-    "Left-leg",
-    "Right-leg",
-    "Left-arm",
-    "Right-arm",
-    "Bag",
-    "Scarf",
-]
 
 
 def random_resnet50(path: Path) -> Path:
@@ -81,11 +61,13 @@ def random_segformer_b2(path: Path, *, tiny: bool = False) -> Path:
             if tiny
             else {"hidden_sizes": [64, 128, 320, 512], "depths": [3, 4, 6, 3], "decoder_hidden_size": 768}
         )
+        from recommender.labels import ATR_LABELS
+
         config = SegformerConfig(
             **shape,
             num_labels=len(ATR_LABELS),
-            id2label=dict(enumerate(ATR_LABELS)),
-            label2id={name: i for i, name in enumerate(ATR_LABELS)},
+            id2label=dict(ATR_LABELS),
+            label2id={name: i for i, name in ATR_LABELS.items()},
         )
         SegformerForSemanticSegmentation(config).save_pretrained(path)
         SegformerImageProcessor(size={"height": 512, "width": 512}).save_pretrained(path)
