@@ -25,10 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--model", default=None, help="embedder (default: the active one)")
         parser.add_argument("--weights", default="0.1,0.2,0.3,0.5", help="colour weights to try")
         parser.add_argument("--pool", type=int, default=50, help="re-rank pool size")
-        parser.add_argument("--limit", type=int, default=0, help="use only the first N photos")
+        parser.add_argument("--limit", type=int, default=0, help="use an even sample of N photos")
 
     def handle(self, *args, data, model, weights, pool, limit, **options):
-        paths = sorted(Path(data).rglob("*.jpg"))[: limit or None]
+        paths = sorted(Path(data).rglob("*.jpg"))
+        if limit and len(paths) > limit:  # an even sample across the class folders
+            paths = paths[:: len(paths) // limit][:limit]
         if len(paths) < 20:
             raise CommandError(f"Found {len(paths)} photos under {data}; point --data at a photo folder.")
         try:
