@@ -14,6 +14,7 @@ DEFAULT_DATA = "/work/shared/data/clothing-cc0"
 
 
 class Command(BaseCommand):
+    requires_system_checks: list = []  # an offline evaluation needs no segmenter
     help = (
         "Evaluate retrieval on a folder of product photos: each photo's degraded 'street' "
         "copy must find the original. Prints recall@1/@10 with no colour term, with it in the "
