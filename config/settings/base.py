@@ -210,6 +210,13 @@ RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.3)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
 # How many alternatives a product page shows.
 RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
+# Imports and crawls queue embedding on commit; this sweep catches anything missed (a
+# broker outage, a worker lost with its queue) every 15 minutes.
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["recommender-embed-pending"] = {
+    "task": "recommender.tasks.embed_pending",
+    "schedule": 15 * 60,
+}
 
 # --- Find similar (uploads) -----------------------------------------------------------
 # Uploads per client address (django-ratelimit rate, e.g. "20/h"): segmentation costs seconds
