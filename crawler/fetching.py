@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -228,6 +229,7 @@ class Fetcher:
         self.allow_loopback = settings.CRAWLER_ALLOW_LOOPBACK if allow_loopback is None else allow_loopback
         self.user_agent = settings.CRAWLER_USER_AGENT
         self.timeout = (settings.CRAWLER_CONNECT_TIMEOUT, settings.CRAWLER_READ_TIMEOUT)
+        self.total_timeout = settings.CRAWLER_TOTAL_TIMEOUT
         self.max_retries = settings.CRAWLER_MAX_RETRIES
         self.backoff = settings.CRAWLER_BACKOFF_BASE
         self.retry_after_max = settings.CRAWLER_RETRY_AFTER_MAX
@@ -413,19 +415,28 @@ class Fetcher:
                     url=url,
                 )
             body = bytearray()
+            # The read timeout is per socket read; a server dripping a byte at a time would
+            # never trip it, so the whole body also has a deadline.
+            deadline = time.monotonic() + self.total_timeout
             try:
-                for chunk in response.iter_content(64 * 1024):
+                # read1 returns whatever has arrived (iter_content would wait for a full chunk),
+                # so the deadline is checked as bytes come in; bodies are decoded (gzip) here,
+                # so the size cap applies to what we keep, not to what was sent.
+                while chunk := response.raw.read1(64 * 1024, decode_content=True):
                     body.extend(chunk)
                     if len(body) > max_bytes:
+                        raise FetchError(f"The response is too large (over {max_bytes:,} bytes).", url=url)
+                    if time.monotonic() > deadline:
                         raise FetchError(
-                            f"The response is too large (over {max_bytes:,} bytes).",
+                            f"The response took longer than {self.total_timeout:g}s to arrive.",
                             url=url,
+                            retryable=True,
                         )
-            except requests.Timeout as exc:
+            except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as exc:
                 raise FetchError(
                     f"Timed out after {self.timeout[1]:g}s reading the response.", url=url, retryable=True
                 ) from exc
-            except requests.RequestException as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 raise FetchError(
                     f"The connection broke: {exc.__class__.__name__}.", url=url, retryable=True
                 ) from exc

@@ -252,6 +252,8 @@ CRAWLER_USER_AGENT = env(
 # Connect / read timeouts in seconds: a slow shop fails one page, not the whole run.
 CRAWLER_CONNECT_TIMEOUT = env.float("CRAWLER_CONNECT_TIMEOUT", default=5.0)
 CRAWLER_READ_TIMEOUT = env.float("CRAWLER_READ_TIMEOUT", default=20.0)
+# Deadline for a whole response body (a server can trickle bytes under the read timeout).
+CRAWLER_TOTAL_TIMEOUT = env.float("CRAWLER_TOTAL_TIMEOUT", default=60.0)
 # Retries on 429/5xx and network errors: waits backoff * 2**attempt, or Retry-After if longer,
 # never more than CRAWLER_RETRY_AFTER_MAX (a shop asking for an hour is skipped this run).
 CRAWLER_MAX_RETRIES = env.int("CRAWLER_MAX_RETRIES", default=3)

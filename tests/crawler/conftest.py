@@ -29,6 +29,7 @@ class Reply:
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (slow server)
+    drip: float = 0.0  # seconds between body bytes (a server that trickles)
 
 
 @dataclass
@@ -79,7 +80,13 @@ class LoopbackShop:
                     self.send_header(key, value)
                 self.end_headers()
                 try:
-                    self.wfile.write(body)
+                    if reply.drip:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.drip)
+                    else:
+                        self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -126,6 +133,7 @@ def crawler_settings(settings):
     settings.CRAWLER_MAX_RETRIES = 2
     settings.CRAWLER_READ_TIMEOUT = 0.5
     settings.CRAWLER_CONNECT_TIMEOUT = 0.5
+    settings.CRAWLER_TOTAL_TIMEOUT = 1.0
     settings.CRAWLER_DEFAULT_RATE_LIMIT = 0  # no spacing unless a test asks for it
     settings.CRAWLER_EMBED_AFTER_RUN = False  # the worker integration test turns it on
     robots_cache_clear()
