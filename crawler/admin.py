@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -39,10 +40,15 @@ class SourceAdmin(admin.ModelAdmin):
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )
 
+    def get_queryset(self, request):
+        # The latest run's status in the same query as the sources (no query per row).
+        latest = CrawlRun.objects.filter(source=OuterRef("pk")).order_by("-started_at", "-id")
+        return super().get_queryset(request).annotate(last_status=Subquery(latest.values("status")[:1]))
+
     @admin.display(description=_("last run"))
     def last_run_status(self, obj: Source) -> str:
-        run = obj.runs.order_by("-started_at").first()
-        return run.get_status_display() if run else "—"
+        status = getattr(obj, "last_status", None)
+        return CrawlRun.Status(status).label if status else "—"
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -120,6 +120,38 @@ class Source(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        errors = {}
+        lines = self.start_list
+        if self.kind == self.Kind.MUSINSA:
+            bad = [line for line in lines if not line.isdigit()]
+            if bad or not lines:
+                errors["start_urls"] = _(
+                    "Enter Musinsa category codes, one per line, for example 001 (tops) or 002 (outerwear)."
+                )
+        elif self.kind in (self.Kind.SCHEMA_ORG, self.Kind.SHOPIFY):
+            bad = [line for line in lines if not line.startswith(("http://", "https://"))]
+            if bad:
+                errors["start_urls"] = _("Each line must be an http(s) URL; check: %(line)s") % {
+                    "line": bad[0]
+                }
+            if not lines and not self.base_url:
+                errors["base_url"] = _(
+                    "Enter the shop's address (or start URLs) so the crawler knows where to begin."
+                )
+        if self.currency and not (
+            len(self.currency) == 3 and self.currency.isalpha() and self.currency.isupper()
+        ):
+            errors["currency"] = _(
+                "Enter a three-letter ISO currency code in capitals, for example USD or KRW."
+            )
+        if self.kind == self.Kind.SHOPIFY and not self.currency:
+            errors["currency"] = _(
+                "Shopify's product feed has no currency: enter the shop's, for example USD."
+            )
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def start_list(self) -> list[str]:
         return [line.strip() for line in self.start_urls.splitlines() if line.strip()]

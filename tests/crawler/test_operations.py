@@ -131,3 +131,34 @@ def test_admin_saving_a_source_syncs_its_schedule(admin_client):
     assert source.periodic_task.crontab.hour == "2"
     response = admin_client.post(f"/admin/crawler/source/{source.pk}/delete/", {"post": "yes"})
     assert not PeriodicTask.objects.exists()
+
+
+def test_source_changelist_query_count_does_not_grow_with_sources(
+    admin_client, make_source, django_assert_max_num_queries
+):
+    from crawler.models import CrawlRun as Run
+
+    for i in range(5):
+        source = Source.objects.create(
+            name=f"S{i}", slug=f"s{i}", kind="shopify", base_url="https://x.example"
+        )
+        Run.objects.create(source=source, status="succeeded")
+    with django_assert_max_num_queries(8):
+        page = admin_client.get("/admin/crawler/source/").content.decode()
+    assert page.count("Succeeded") >= 5
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"kind": "musinsa", "start_urls": "tops"}, "start_urls", "category codes"),
+        ({"kind": "schemaorg", "start_urls": "ftp://x/sitemap.xml"}, "start_urls", "http(s) URL"),
+        ({"kind": "shopify", "base_url": "https://x.example"}, "currency", "no currency"),
+        ({"kind": "shopify", "base_url": "https://x.example", "currency": "usd"}, "currency", "capitals"),
+    ],
+)
+def test_source_validation_says_what_to_enter(fields, field, message):
+    source = Source(name="x", slug="x", **fields)
+    with pytest.raises(ValidationError) as info:
+        source.full_clean()
+    assert message in " ".join(info.value.message_dict[field])
