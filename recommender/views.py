@@ -17,7 +17,7 @@ from recommender.forms import SearchForm, UploadForm
 from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import QueryImage
 from recommender.plots import colour_comparison_svg
-from recommender.refine import mask_decode, mask_outline
+from recommender.refine import box_clip, mask_decode, mask_outline
 from recommender.uploads import (
     Choice,
     client_hash,
@@ -90,7 +90,10 @@ def find_similar_product(request, pk: int):
 def _choice_from(form: SearchForm, upload: QueryImage) -> Choice:
     data = form.cleaned_data if form.is_valid() else {}
     if data.get("box"):
-        return Choice(box=data["box"])
+        try:
+            return Choice(box=box_clip(data["box"], width=upload.width, height=upload.height))
+        except ValueError:
+            form.add_error("box", _("The box is too small or outside the photo. Please draw it again."))
     if data.get("garment") is not None and data["garment"] < len(upload.garments):
         return Choice(garment=data["garment"])
     if data.get("whole"):
@@ -99,7 +102,12 @@ def _choice_from(form: SearchForm, upload: QueryImage) -> Choice:
 
 
 def _query_string(base: dict, **changes) -> str:
-    params = {k: v for k, v in {**base, **changes}.items() if v not in (None, "", [], False)}
+    # Not "if v": garment 0 is a real choice.
+    params = {
+        k: v
+        for k, v in {**base, **changes}.items()
+        if v is not None and v is not False and v != "" and v != []
+    }
     return "?" + urlencode(params, doseq=True)
 
 
@@ -128,9 +136,9 @@ def find_similar_result(request, pk):
         )
     )
     form = SearchForm(request.GET, categories=categories, brands=brands)
+    choice = _choice_from(form, upload)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {"n": settings.FIND_SIMILAR_RESULTS_STEP}
-    choice = _choice_from(form, upload)
     outcome = upload_search(
         upload=upload,
         choice=choice,

@@ -67,7 +67,17 @@ def image_decode(data: bytes, *, max_bytes: int | None = None) -> DecodedImage:
             rgb = _to_rgb(upright)
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses images over twice its own pixel limit while reading the header,
+        # before our IMAGE_MAX_PIXELS check can: say "too large", not "unreadable".
+        raise ImageRejected(
+            _(
+                "The image has far too many pixels to process. "
+                "Please use a smaller photo (under %(mp)s megapixels)."
+            )
+            % {"mp": f"{max_pixels / 1e6:.0f}"}
+        ) from exc
+    except UnidentifiedImageError as exc:
         raise ImageRejected(
             _("This file is not an image we can read. Please choose a JPEG, PNG or WebP photo.")
         ) from exc

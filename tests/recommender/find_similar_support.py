@@ -64,11 +64,24 @@ def catalogue_create() -> list[Product]:
     return products
 
 
-@pytest.fixture
-def catalogue(db, settings):
+@pytest.fixture(scope="module")
+def _module_catalogue(django_db_setup, django_db_blocker):
+    """The catalogue, created once per test module (embedding it is the slow part) and
+    committed, so every test of the module sees it; removed again at the end of the module."""
+    with django_db_blocker.unblock():
+        products = catalogue_create()
+    yield products
+    with django_db_blocker.unblock():
+        Product.objects.filter(pk__in=[p.pk for p in products]).delete()
+        Source.objects.filter(slug="cc0").delete()
+        Brand.objects.filter(slug__in=["alpha", "beta"]).delete()
+
+
+@pytest.fixture(name="catalogue")
+def catalogue_fixture(_module_catalogue, db, settings):
     # Every product is "similar" enough to be listed: the tests check the flow and filters.
     settings.RECOMMENDER_MAX_DISTANCE = 2.0
-    return catalogue_create()
+    return _module_catalogue
 
 
 @pytest.fixture(autouse=True)
