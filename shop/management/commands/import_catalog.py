@@ -19,7 +19,12 @@ MAX_ERRORS_LISTED = 200
 
 
 class Command(BaseCommand):
-    help = "Import products from a CSV or JSON Lines feed; bad rows are reported and skipped."
+    help = (
+        "Import products from a CSV or JSON Lines feed; bad rows are reported with their line number "
+        "and skipped. Columns: external_id, title, category, price, image (required); brand, currency "
+        "(default KRW), product_url, in_stock (optional). image is a path relative to the feed file or "
+        "an http(s) URL. Details in shop/feeds.py."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="the feed: *.csv or *.jsonl")
