@@ -12,14 +12,16 @@ Every request made on behalf of a crawled or imported URL goes through ``Fetcher
   exponential backoff honouring Retry-After (capped), sends conditional requests when
   the caller has validators, follows a bounded number of redirects and caps body sizes.
 
-Known limit: the address check resolves the name before requests connects, so a DNS
-server that answers differently the second time (DNS rebinding) could slip through;
-production deployments should also block private ranges at the egress firewall.
+The address is checked twice: the name's resolutions before the request, and the peer
+of every new socket after it connects (so a DNS server that answers differently the
+second time - DNS rebinding - is caught too). Production deployments should still block
+private ranges at the egress firewall.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import logging
 import socket
@@ -30,10 +32,12 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from protego import Protego
+from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +165,40 @@ def url_check_safe(url: str, *, allow_loopback: bool | None = None) -> None:
             )
 
 
+def _socket_check(sock: socket.socket, *, allow_loopback: bool) -> socket.socket:
+    address = sock.getpeername()[0]
+    if not address_is_public(address, allow_loopback=allow_loopback):
+        sock.close()
+        raise BlockedURL(f"Refused: the connection reached the non-public address {address}.")
+    return sock
+
+
+@functools.cache
+def _guarded_adapter_class(allow_loopback: bool) -> type[HTTPAdapter]:
+    """A requests adapter whose sockets refuse non-public peers once connected."""
+
+    class Connection(urllib3.connection.HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return _socket_check(super()._new_conn(), allow_loopback=allow_loopback)
+
+    class TLSConnection(urllib3.connection.HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return _socket_check(super()._new_conn(), allow_loopback=allow_loopback)
+
+    class Pool(urllib3.HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class TLSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = TLSConnection
+
+    class GuardedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
+
+    return GuardedAdapter
+
+
 # --- Per-host politeness --------------------------------------------------------------
 
 
@@ -250,6 +288,9 @@ class Fetcher:
             session = requests.Session()
             # Ignore proxy variables and .netrc: crawled URLs must not pick up credentials.
             session.trust_env = False
+            adapter = _guarded_adapter_class(self.allow_loopback)()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             session.headers["User-Agent"] = self.user_agent
             self._local.session = session
         return session

@@ -211,3 +211,16 @@ def test_gzip_bodies_are_decoded_and_a_gzip_bomb_is_capped(shop_server, settings
     shop_server.route("/bomb", body=bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(FetchError, match="too large"):
         Fetcher().get(shop_server.url("/bomb"))
+
+
+def test_connected_sockets_are_checked_too_dns_rebinding(shop_server):
+    # As if the name had resolved to a public address for the check and to 127.0.0.1 when
+    # requests connected: skip the pre-check and call the socket layer directly.
+    shop_server.route("/rebind", body="internal")
+    fetcher = Fetcher(allow_loopback=False)
+    with pytest.raises(BlockedURL, match="connection reached the non-public address 127.0.0.1"):
+        fetcher._send_once(shop_server.url("/rebind"), {}, 1000)
+    assert shop_server.hits_for("/rebind") == []
+    assert (
+        Fetcher(allow_loopback=True)._send_once(shop_server.url("/rebind"), {}, 1000).content == b"internal"
+    )
