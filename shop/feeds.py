@@ -91,13 +91,21 @@ def feed_read(path: Path) -> Iterator[tuple[int, dict[str, str] | FeedRowError]]
     """Yield (line number, raw values) per row, or (line number, FeedRowError) for unreadable ones."""
     suffix = path.suffix.lower()
     if _is_csv(path):
-        yield from _csv_read(path)
+        reader = _csv_read(path)
     elif suffix in (".jsonl", ".ndjson", ".json"):
-        yield from _jsonl_read(path)
+        reader = _jsonl_read(path)
     else:
         raise FeedError(
             f"Cannot tell the format of {path.name}: name a CSV feed *.csv and a JSON Lines feed *.jsonl."
         )
+    try:
+        yield from reader
+    except UnicodeDecodeError as exc:
+        raise FeedError(
+            f"{path.name} is not UTF-8 text (byte {exc.start}); save it as UTF-8 and import it again."
+        ) from None
+    except csv.Error as exc:
+        raise FeedError(f"{path.name} is not a readable CSV file ({exc}); check its quoting.") from None
 
 
 def _csv_read(path: Path) -> Iterator[tuple[int, dict[str, str] | FeedRowError]]:

@@ -249,3 +249,12 @@ def test_image_urls_are_downloaded_once_and_unsafe_ones_refused(source, tmp_path
     again = catalog_import(path=path, source=source)
     assert (again.unchanged, again.images_stored) == (2, 0)
     assert image_server.hits["/img/red.jpg"] == 1 and image_server.hits["/img/blue.jpg"] == 1
+
+
+def test_a_feed_that_is_not_utf8_is_refused_with_advice(db, tmp_path):
+    path = tmp_path / "legacy.csv"
+    path.write_bytes(
+        ",".join(COLUMNS).encode() + b"\nA1,\xc7\xd1\xb1\xdb shirt,B,top,1000,KRW,,img/a.jpg,true\n"
+    )
+    with pytest.raises(CommandError, match="not UTF-8 text.*save it as UTF-8"):
+        call_command("import_catalog", str(path), "--no-progress")
