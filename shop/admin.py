@@ -1,10 +1,13 @@
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from shop.images import ImageRejected, image_decode
 from shop.models import Brand, Category, PriceHistory, Product
+from shop.services import product_image_store
 
 
 def _thumbnail(product: Product, size: int) -> str:
@@ -36,8 +39,25 @@ class PriceHistoryInline(admin.TabularInline):
         return False
 
 
+class ProductAdminForm(forms.ModelForm):
+    # No Meta: the admin builds it from ProductAdmin's fieldsets.
+
+    def clean_image(self):
+        """A new photo gets the same checks as a crawled one (type, size, damage, pixel bombs)."""
+        upload = self.cleaned_data.get("image")
+        if upload and "image" in self.changed_data:
+            data = upload.read()
+            upload.seek(0)
+            try:
+                image_decode(data)
+            except ImageRejected as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return upload
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = (
         "thumbnail",
         "title",
@@ -89,6 +109,19 @@ class ProductAdmin(admin.ModelAdmin):
     # Shops link over https; a bare "shop.example/x" typed in the admin means https too.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions: list = []  # other apps (recommender) add their actions here
+
+    def save_model(self, request, obj, form, change):
+        upload = form.cleaned_data.get("image") if "image" in form.changed_data else None
+        if not upload:
+            super().save_model(request, obj, form, change)
+            return
+        # A photo uploaded here is stored like a crawled one: hashed, old file removed, and
+        # the product marked for re-embedding.
+        previous = form.initial.get("image")
+        obj.image = previous.name if previous else ""
+        super().save_model(request, obj, form, change)
+        upload.seek(0)
+        product_image_store(product=obj, data=upload.read())
 
     @admin.display(description=_("photo"))
     def thumbnail(self, obj: Product) -> str:

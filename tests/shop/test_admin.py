@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from shop.models import Category
+from shop.models import Category, Product
 from shop.services import ProductData, product_upsert
-from tests.shop.factories import BrandFactory, ProductFactory
+from tests.shop.factories import BrandFactory, ProductFactory, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +78,40 @@ def test_brand_and_category_change_pages_load(admin_client):
     assert admin_client.get(reverse("admin:shop_brand_change", args=[brand.pk])).status_code == 200
     top = Category.objects.get(slug="top")
     assert admin_client.get(reverse("admin:shop_category_change", args=[top.pk])).status_code == 200
+
+
+def _change_form_data(product) -> dict:
+    return {
+        "title": product.title,
+        "brand": product.brand_id,
+        "category": product.category_id,
+        "price": "12900",
+        "currency": "KRW",
+        "in_stock": "on",
+        "is_active": "on",
+        "source": product.source_id,
+        "external_id": product.external_id,
+        "product_url": product.product_url,
+        "image_url": "",
+        "price_history-TOTAL_FORMS": "0",
+        "price_history-INITIAL_FORMS": "0",
+    }
+
+
+def test_a_photo_uploaded_in_the_admin_is_stored_like_a_crawled_one(admin_client, product):
+    Product.objects.filter(pk=product.pk).update(needs_embedding=False)
+    url = reverse("admin:shop_product_change", args=[product.pk])
+    new = jpeg_bytes((10, 200, 10))
+    data = _change_form_data(product) | {"image": SimpleUploadedFile("new.jpg", new, "image/jpeg")}
+    assert admin_client.post(url, data).status_code == 302
+    product.refresh_from_db()
+    assert product.image_sha256 == hashlib.sha256(new).hexdigest() and product.needs_embedding
+    assert product.image.read() == new
+
+    broken = _change_form_data(product) | {"image": SimpleUploadedFile("x.jpg", new[:100], "image/jpeg")}
+    response = admin_client.post(url, broken)
+    assert response.status_code == 200  # the form again, saying why
+    html = response.content.decode()
+    assert "damaged or incomplete" in html or "Upload a valid image" in html
+    product.refresh_from_db()
+    assert product.image.read() == new  # the stored photo is untouched
