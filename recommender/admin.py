@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from recommender.models import Embedding, ProductColour
+from recommender.models import Embedding, ProductColour, QueryImage
 from recommender.services import embedding_mark_products
 from recommender.tasks import embed_pending
 from shop.admin import ProductAdmin
@@ -84,3 +85,93 @@ def reindex_all(modeladmin, request, queryset):
 
 # The shop's ProductAdmin leaves its actions list for the recommender to fill.
 ProductAdmin.actions = [*ProductAdmin.actions, reindex_selected, reindex_all]
+
+
+# --- Find similar: the uploads log ---------------------------------------------------------------
+
+
+@admin.register(QueryImage)
+class QueryImageAdmin(admin.ModelAdmin):
+    """What shoppers search with: photo, garments found, the garment chosen and filters."""
+
+    list_display = ("thumbnail", "created_at", "status", "garments_found", "chosen_garment", "filters_used")
+    list_filter = ("status", "segmenter_unavailable", "created_at")
+    date_hierarchy = "created_at"
+    search_fields = ("id", "sha256", "client_hash")
+    list_select_related = ("source_product",)
+    raw_id_fields = ("source_product",)
+    readonly_fields = (
+        "preview",
+        "id",
+        "status",
+        "error_message",
+        "segmenter_unavailable",
+        "garments_found",
+        "chosen_garment",
+        "filters_used",
+        "results_shown",
+        "model_key",
+        "sha256",
+        "size_bytes",
+        "width",
+        "height",
+        "client_hash",
+        "source_product",
+        "created_at",
+        "segmented_at",
+    )
+    exclude = ("image", "garments", "chosen", "filters", "results")  # masks are run-length data
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # uploads come from the Find similar page
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a log: view or delete
+
+    @admin.display(description=_("photo"))
+    def thumbnail(self, obj):
+        if not obj.image:
+            return "-"
+        return format_html('<img src="{}" alt="" style="max-height:64px;max-width:96px">', obj.image.url)
+
+    @admin.display(description=_("photo"))
+    def preview(self, obj):
+        if not obj.image:
+            return "-"
+        return format_html(
+            '<a href="{}"><img src="{}" alt="" style="max-height:320px;max-width:100%"></a>',
+            obj.get_absolute_url(),
+            obj.image.url,
+        )
+
+    @admin.display(description=_("garments found"))
+    def garments_found(self, obj) -> str:
+        if obj.segmenter_unavailable:
+            return gettext("detection unavailable")
+        return ", ".join(f"{g['kind']} ({g['score']:.0%})" for g in obj.garments) or "-"
+
+    @admin.display(description=_("chosen"))
+    def chosen_garment(self, obj) -> str:
+        chosen = obj.chosen or {}
+        if "garment" in chosen:
+            return chosen.get("kind") or f"#{chosen['garment']}"
+        if "box" in chosen:
+            return gettext("box %(box)s") % {"box": chosen["box"]}
+        return gettext("whole photo") if chosen.get("whole") else "-"
+
+    @admin.display(description=_("filters"))
+    def filters_used(self, obj) -> str:
+        filters = obj.filters or {}
+        parts = []
+        if filters.get("categories"):
+            parts.append(", ".join(filters["categories"]))
+        if filters.get("price_min") or filters.get("price_max"):
+            parts.append(f"{filters.get('price_min') or '…'}–{filters.get('price_max') or '…'}")
+        if filters.get("brand"):
+            parts.append(filters["brand"])
+        return "; ".join(parts) or "-"
+
+    @admin.display(description=_("results shown"))
+    def results_shown(self, obj) -> str:
+        return ", ".join(f"#{r['product']} ({r['distance']:.3f})" for r in obj.results) or "-"

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +32,8 @@ from shop.images import DecodedImage, ImageRejected, image_decode
 
 logger = logging.getLogger(__name__)
 
+# How long a query's vector stays cached while the shopper changes filters.
+QUERY_CACHE_SECONDS = 60 * 60
 # JPEG quality of the stored copy: visually lossless for a search photo, a fraction of a PNG.
 STORE_JPEG_QUALITY = 90
 
@@ -231,6 +234,7 @@ def upload_search(
     ``categories=None`` means "preselect from the garment" (GARMENT_CATEGORIES); an empty
     list means every category.
     """
+    from recommender.embedders import active_model_key
     from recommender.selectors import similar_products
     from recommender.services import query_colour, query_embed
 
@@ -251,8 +255,19 @@ def upload_search(
     timings["refine"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    vector, model_key = query_embed(image=image, mask=mask)
-    query_histogram = query_colour(image=image, mask=mask)
+    # Changing a filter re-runs only the kNN: the query's vector and colours are cached per
+    # upload and region (and model, so a model switch never mixes vector spaces).
+    region_key = (
+        f"g{choice.garment}" if choice.garment is not None else f"b{choice.box}" if choice.box else "w"
+    )
+    cache_key = f"find-similar:{upload.pk}:{region_key}:{active_model_key()}"
+    cached = cache.get(cache_key)
+    if cached is None:
+        vector, model_key = query_embed(image=image, mask=mask)
+        query_histogram = query_colour(image=image, mask=mask)
+        cache.set(cache_key, (vector, model_key, query_histogram), QUERY_CACHE_SECONDS)
+    else:
+        vector, model_key, query_histogram = cached
     timings["embed"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
