@@ -211,7 +211,9 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
             continue
         if page.fingerprint:
             fingerprints[page.fingerprint] = url
-        saved = [s for s in (_product_save(crawl, data) for data in page.items) if s]
+        known = _listings_by_external_id(crawl, page.items) if page.items else {}
+        saved = [_product_save(crawl, data, listing=known.get(data.external_id)) for data in page.items]
+        saved = [item for item in saved if item]
         for item_error in page.errors:
             run.products_failed += 1
             crawl.error(item_error.url, item_error.reason)
@@ -231,10 +233,27 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
     run.complete = complete and run.pages_failed == 0
 
 
+def _listings_by_external_id(crawl: _Crawl, items: list[ProductData]) -> dict[str, Listing]:
+    """The page's known listings in one query, so each product costs one listing UPDATE."""
+    ids = [item.external_id for item in items]
+    listings = Listing.objects.filter(source=crawl.source, product__external_id__in=ids).select_related(
+        "product"
+    )
+    return {listing.product.external_id: listing for listing in listings}
+
+
 def _product_save(
-    crawl: _Crawl, data: ProductData, *, page_url: str = "", result: FetchResult | None = None
+    crawl: _Crawl,
+    data: ProductData,
+    *,
+    listing: Listing | None = None,
+    page_url: str = "",
+    result: FetchResult | None = None,
 ) -> _Saved | None:
-    """Upsert one product and its Listing in one transaction; count and log the outcome."""
+    """Upsert one product and its Listing in one transaction; count and log the outcome.
+
+    ``listing`` is the product's Listing when the caller already loaded it.
+    """
     run = crawl.run
     try:
         with crawl.timer.measure("write_s"), transaction.atomic():
@@ -245,7 +264,12 @@ def _product_save(
             if result is not None:
                 defaults["page_etag"] = result.etag[:500]
                 defaults["page_last_modified"] = result.last_modified[:100]
-            listing, _ = Listing.objects.update_or_create(product=product, defaults=defaults)
+            if listing is not None and listing.product_id == product.pk:
+                for name, value in defaults.items():
+                    setattr(listing, name, value)
+                listing.save(update_fields=list(defaults))
+            else:
+                listing, _ = Listing.objects.update_or_create(product=product, defaults=defaults)
     except DatabaseError as exc:
         run.products_failed += 1
         crawl.error(data.product_url or page_url or data.external_id, f"Could not save the product: {exc}")
@@ -310,7 +334,8 @@ def _details_crawl(crawl: _Crawl, urls: list[str]) -> list[_Saved]:
             crawl.run.products_failed += 1
             crawl.error(url, str(exc))
             continue
-        item = _product_save(crawl, data, page_url=url, result=result)
+        same = listing if listing and listing.product.external_id == data.external_id else None
+        item = _product_save(crawl, data, listing=same, page_url=url, result=result)
         if item:
             saved.append(item)
     return saved
