@@ -274,3 +274,11 @@ def test_an_image_that_is_not_an_image_is_flagged_and_the_product_kept(shop_serv
     assert not shirt.image and shirt.image_error
     assert run.images_failed == 1 and run.products_new == 2
     assert run.errors == [{"url": shop_server.url("/img/green.png"), "reason": f"Image: {shirt.image_error}"}]
+
+
+def test_a_source_on_a_loopback_address_is_refused_outside_tests(musinsa, shop_server, settings):
+    settings.CRAWLER_ALLOW_LOOPBACK = False
+    run = crawl_run_execute(source_id=musinsa.pk)
+    assert run.status == "failed" and Product.objects.count() == 0
+    assert "non-public address 127.0.0.1" in run.errors[0]["reason"]
+    assert shop_server.hits == []
