@@ -91,7 +91,7 @@
       event.preventDefault();
       start = point(event);
       stage.setPointerCapture(event.pointerId);
-      rect.hidden = false;
+      rect.removeAttribute("hidden");  // an SVG element: no .hidden property
       draw(start, start);
     });
     stage.addEventListener("pointermove", function (event) {
@@ -103,7 +103,7 @@
       start = null;
       // A box under 2% of the photo's side is a slip of the finger, not a choice.
       var min = 0.02 * Math.max(width, height);
-      if (Math.abs(a.x - end.x) < min || Math.abs(a.y - end.y) < min) { rect.hidden = true; return; }
+      if (Math.abs(a.x - end.x) < min || Math.abs(a.y - end.y) < min) { rect.setAttribute("hidden", ""); return; }
       var box = [Math.min(a.x, end.x), Math.min(a.y, end.y), Math.max(a.x, end.x), Math.max(a.y, end.y)]
         .map(Math.round).join(",");
       form.querySelector("[data-fs-box]").value = box;

@@ -51,6 +51,8 @@ def test_upload_page_has_the_form_and_the_script(client):
     assert response.status_code == 200
     assert 'enctype="multipart/form-data"' in html and "csrfmiddlewaretoken" in html
     assert "/static/js/find-similar.js" in html
+    # Linked from every page's navigation.
+    assert 'href="/find-similar/"' in client.get("/").content.decode()
 
 
 def test_garments_are_found_outlined_and_the_largest_is_searched(client, uploaded, catalogue):

@@ -66,6 +66,8 @@ def test_upload_pick_garment_filter_and_open_a_result(page, live_server, setting
     page.mouse.move(stage["x"] + stage["width"] * 0.25, stage["y"] + stage["height"] * 0.17)
     page.mouse.down()
     page.mouse.move(stage["x"] + stage["width"] * 0.75, stage["y"] + stage["height"] * 0.88, steps=5)
+    drawing = page.locator("[data-fs-drawing]")
+    assert drawing.get_attribute("hidden") is None and float(drawing.get_attribute("width")) > 100
     page.mouse.up()
     page.wait_for_url(re.compile(r"box=\d+%2C\d+%2C\d+%2C\d+"))
     assert page.locator("[data-fs-refined]").get_attribute("d").startswith("M")
@@ -106,5 +108,55 @@ def test_works_on_a_phone_sized_screen(browser, live_server, settings, tiny_segm
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert page.locator("[data-fs-result-item]").count() > 0
         _shot(page, "5-mobile")
+    finally:
+        context.close()
+
+
+def test_drag_and_drop_and_paste_fill_the_file_input(page, live_server):
+    page.goto(f"{live_server.url}/find-similar/")
+    data = list(scene_jpeg())
+    for event, target in (("drop", "[data-fs-drop]"), ("paste", "body")):
+        page.evaluate(
+            """([event, target, bytes]) => {
+                const file = new File([new Uint8Array(bytes)], "street.jpg", {type: "image/jpeg"});
+                const transfer = new DataTransfer();
+                transfer.items.add(file);
+                const input = document.querySelector('input[type="file"]');
+                input.value = "";
+                const init = {bubbles: true, cancelable: true};
+                const e = event === "drop"
+                    ? new DragEvent("drop", {...init, dataTransfer: transfer})
+                    : new ClipboardEvent("paste", {...init, clipboardData: transfer});
+                document.querySelector(target).dispatchEvent(e);
+            }""",
+            [event, target, data],
+        )
+        assert page.evaluate("document.querySelector('input[type=\"file\"]').files.length") == 1, event
+        assert page.locator("[data-fs-file-name]").inner_text() == "street.jpg"
+        assert page.locator("[data-fs-preview]").is_visible()
+
+
+def test_works_without_javascript(browser, live_server, settings, tiny_segmenter):
+    settings.RECOMMENDER_MAX_DISTANCE = 2.0
+    products = catalogue_create()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/")
+        page.get_by_role("link", name="Find similar").first.click()
+        page.set_input_files(
+            'input[type="file"]',
+            files=[{"name": "street.jpg", "mimeType": "image/jpeg", "buffer": scene_jpeg(2)}],
+        )
+        page.get_by_role("button", name="Upload and find garments").click()
+        page.wait_for_url(re.compile(r"/find-similar/[0-9a-f-]{36}/"))
+        assert page.locator("[data-fs-draw]").is_hidden()  # drawing a box needs JavaScript
+        page.get_by_role("link", name="Use the whole photo").click()
+        page.wait_for_url(re.compile(r"whole=1"))
+        for box in page.locator('input[name="category"]:checked').all():
+            box.uncheck()
+        page.get_by_role("button", name="Update results").click()
+        page.wait_for_load_state()
+        assert page.locator("[data-fs-result-item]").count() == len(products)
     finally:
         context.close()
