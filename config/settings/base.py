@@ -205,8 +205,12 @@ RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=100)
 # Results farther than this cosine distance are not "similar" and are not shown.
 RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance
-# over the nearest RECOMMENDER_COLOUR_RERANK_POOL candidates; 0 disables it.
-RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.3)
+# over the nearest RECOMMENDER_COLOUR_RERANK_POOL candidates; 0 disables it. Measured with
+# `manage.py evaluate_retrieval --limit 300` (efficientnet-lite0, synthetic street copies of
+# the demo photos): recall@10 0.943 without, 0.967 at w=0.2 (0.957 at 0.1, 0.953 at 0.4,
+# 0.923 at 0.5); a re-rank of the nearest 50 scores the same as putting the histogram in the
+# stored vector, and keeps the vectors model-only and the weight tunable without re-indexing.
+RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.2)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
 # How many alternatives a product page shows.
 RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
