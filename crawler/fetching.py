@@ -27,6 +27,7 @@ import logging
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -84,7 +85,23 @@ class FetchResult:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
     def text(self) -> str:
-        return self.content.decode(_charset(self.headers.get("content-type", "")), errors="replace")
+        """The body as text; a gzip file body (sitemap.xml.gz) is unpacked, within the page cap."""
+        content = self.content
+        if content[:2] == b"\x1f\x8b":
+            content = _gunzip_capped(content, limit=settings.CRAWLER_MAX_PAGE_BYTES, url=self.url)
+        return content.decode(_charset(self.headers.get("content-type", "")), errors="replace")
+
+
+def _gunzip_capped(data: bytes, *, limit: int, url: str) -> bytes:
+    # wbits 16+MAX_WBITS: gzip container. max_length stops a small file expanding without bound.
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise FetchError(f"The gzip file is damaged ({exc}).", url=url) from exc
+    if len(out) > limit:
+        raise FetchError(f"The unpacked gzip file is too large (over {limit:,} bytes).", url=url)
+    return out
 
 
 @dataclass

@@ -196,7 +196,7 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
         try:
             with crawl.timer.measure("parse_s"):
                 page = adapter.parse_listing(url=result.url, text=result.text(), source=crawl.source)
-        except ParseError as exc:
+        except (ParseError, FetchError) as exc:
             run.pages_failed += 1
             complete = False
             crawl.error(url, str(exc))
@@ -330,7 +330,7 @@ def _details_crawl(crawl: _Crawl, urls: list[str]) -> list[_Saved]:
         try:
             with crawl.timer.measure("parse_s"):
                 data = crawl.adapter.parse_detail(url=result.url, text=result.text(), source=crawl.source)
-        except ParseError as exc:
+        except (ParseError, FetchError) as exc:
             crawl.run.products_failed += 1
             crawl.error(url, str(exc))
             continue

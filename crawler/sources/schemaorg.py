@@ -174,34 +174,38 @@ class SchemaOrgAdapter(Adapter):
         title = text_clean(pick(lambda p: p.get("name")) or og.get("og:title"))
         if not title:
             raise ParseError("The product has no name.")
-        raw_price = next(
-            (
-                o.get("price", o.get("lowPrice"))
-                for o in offers
-                if o.get("price", o.get("lowPrice")) not in (None, "")
-            ),
-            None,
-        )
-        currency_hint = next((o.get("priceCurrency") for o in offers if o.get("priceCurrency")), "")
-        if raw_price is None:
-            raw_price = og.get("product:price:amount") or og.get("og:price:amount")
-            currency_hint = (
-                currency_hint or og.get("product:price:currency") or og.get("og:price:currency") or ""
-            )
-        if raw_price is None:
-            raise ParseError(
-                "The product page has no price (no Offer price and no product:price:amount tag)."
-            )
-        amount, currency = price_parse(raw_price, currency_hint=currency_hint)
+        # Each offer: (amount, currency, in stock). Offers without a readable price are skipped;
+        # if none is readable, the first unreadable one's problem is reported.
+        priced, problem = [], None
+        for offer in offers:
+            raw = offer.get("price", offer.get("lowPrice"))
+            if raw in (None, ""):
+                continue
+            try:
+                amount, currency = price_parse(raw, currency_hint=offer.get("priceCurrency") or "")
+            except ParseError as exc:
+                problem = problem or exc
+                continue
+            priced.append((amount, currency, _available(offer.get("availability"))))
+        if not priced:
+            raw = og.get("product:price:amount") or og.get("og:price:amount")
+            if raw is None and problem is not None:
+                raise problem
+            if raw is None:
+                raise ParseError(
+                    "The product page has no price (no Offer price and no product:price:amount tag)."
+                )
+            hint = og.get("product:price:currency") or og.get("og:price:currency") or ""
+            amount, currency = price_parse(raw, currency_hint=hint)
+            priced = [
+                (amount, currency, _available(og.get("product:availability") or og.get("og:availability")))
+            ]
+        # The cheapest offer that can be bought; the cheapest of all when none can.
+        in_stock = any(ok for _, _, ok in priced)
+        amount, currency, _ = min((p for p in priced if p[2] or not in_stock), key=lambda p: p[0])
         currency = currency or currency_normalise(source.currency)
         if not currency:
             raise ParseError("The price has no currency; set the source's currency to use this page.")
-        availability = " ".join(str(o.get("availability", "")) for o in offers) or str(
-            og.get("product:availability") or og.get("og:availability") or ""
-        )
-        in_stock = not any(
-            word in availability.lower().replace(" ", "").replace("_", "") for word in OUT_OF_STOCK
-        )
         canonical = tree.xpath('//link[@rel="canonical"]/@href')
         page_url = url_canonical(urljoin(base, canonical[0])) if canonical else url_canonical(url)
         sku = pick(lambda p: p.get("sku") or p.get("productID") or p.get("mpn"))
@@ -221,9 +225,21 @@ class SchemaOrgAdapter(Adapter):
         )
 
 
+def _available(value) -> bool:
+    """schema.org availability (a URL or a word); missing means available."""
+    text = str(value or "").lower().replace(" ", "").replace("_", "")
+    return not any(word in text for word in OUT_OF_STOCK)
+
+
 def _offers(product: dict) -> list[dict]:
     offers = product.get("offers") or []
-    offers = offers if isinstance(offers, list) else [offers]
+    offers = list(offers) if isinstance(offers, list) else [offers]
+    # A ProductGroup keeps its offers on its variants (hasVariant: [Product, ...]).
+    variants = product.get("hasVariant") or []
+    for variant in variants if isinstance(variants, list) else [variants]:
+        if isinstance(variant, dict):
+            nested = variant.get("offers") or []
+            offers.extend(nested if isinstance(nested, list) else [nested])
     found = []
     for offer in offers:
         if not isinstance(offer, dict):

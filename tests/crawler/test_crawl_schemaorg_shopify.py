@@ -203,3 +203,38 @@ def test_shopify_server_error_page_is_recorded_and_retried(shopify, shop_server)
     ]
     assert len(shop_server.hits_for("/products.json?limit=2&page=2")) == 3
     assert sorted(products(shopify)) == ["7001", "7002"]
+
+
+def test_a_sitemap_index_of_gzipped_sitemaps(schema_shop, make_source):
+    import gzip
+
+    child = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{schema_shop.base}/products/linen-shirt</loc></url></urlset>"
+    )
+    schema_shop.route(
+        "/sitemap-products.xml.gz", body=gzip.compress(child.encode()), content_type="application/gzip"
+    )
+    schema_shop.route(
+        "/sitemap_index.xml",
+        body=(
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            "<sitemap><loc>/sitemap-products.xml.gz</loc></sitemap></sitemapindex>"
+        ),
+        content_type="application/xml",
+    )
+    source = make_source("schemaorg", schema_shop.base, start_urls=schema_shop.url("/sitemap_index.xml"))
+    run = crawl_run_execute(source_id=source.pk)
+    assert sorted(products(source)) == ["LS-001"]
+    assert (run.status, run.pages_fetched) == ("succeeded", 3)  # index, child sitemap, product page
+
+
+def test_a_gzip_bomb_sitemap_fails_that_page(shop_server, make_source, settings):
+    import gzip
+
+    settings.CRAWLER_MAX_PAGE_BYTES = 50_000
+    shop_server.route("/sitemap.xml", body=gzip.compress(b" " * 5_000_000), content_type="application/gzip")
+    source = make_source("schemaorg", shop_server.base)
+    run = crawl_run_execute(source_id=source.pk)
+    assert run.status == "failed"
+    assert run.errors[0]["reason"] == "The unpacked gzip file is too large (over 50,000 bytes)."
