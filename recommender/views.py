@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from recommender.errors import ModelUnavailable
 from recommender.forms import SearchForm, UploadForm
 from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import QueryImage
@@ -139,15 +140,23 @@ def find_similar_result(request, pk):
     choice = _choice_from(form, upload)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {"n": settings.FIND_SIMILAR_RESULTS_STEP}
-    outcome = upload_search(
-        upload=upload,
-        choice=choice,
-        categories=data.get("category", []) if data.get("f") else None,
-        price_min=data.get("price_min"),
-        price_max=data.get("price_max"),
-        brand=data.get("brand") or None,
-        count=data["n"],
-    )
+    try:
+        outcome = upload_search(
+            upload=upload,
+            choice=choice,
+            categories=data.get("category", []) if data.get("f") else None,
+            price_min=data.get("price_min"),
+            price_max=data.get("price_max"),
+            brand=data.get("brand") or None,
+            count=data["n"],
+        )
+    except ModelUnavailable:
+        # The operator sees what to fix in the log (and the system checks); the shopper, a sentence.
+        logger.exception("Find similar: the embedder is unavailable")
+        context["error"] = _(
+            "Similarity search is not available on this server right now. Please try again later."
+        )
+        return render(request, "recommender/find_similar_failed.html", context, status=503)
     # The filter form shows what was searched, including the preselected categories.
     shown_filters = {
         "f": 1,

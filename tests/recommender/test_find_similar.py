@@ -228,3 +228,12 @@ def test_find_similar_to_this_look_from_a_product_page(
 
 def test_unknown_upload_is_404(client, db):
     assert client.get("/find-similar/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_missing_embedder_weights_give_a_clear_503(client, uploaded, settings, tmp_path):
+    settings.RECOMMENDER_EMBEDDER = "resnet50"
+    settings.RECOMMENDER_RESNET50_WEIGHTS = str(tmp_path / "missing-resnet50.pth")
+    settings.RECOMMENDER_DEMO_FALLBACK = False
+    response = client.get(uploaded.get_absolute_url(), {"whole": 1})
+    assert response.status_code == 503
+    assert "Similarity search is not available on this server right now." in response.content.decode()
