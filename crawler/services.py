@@ -229,6 +229,7 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
                 queue.append(next_url)
         crawl.save_run()
         if progress:
+            run.listing_pages = listing_pages  # for progress bars: product pages are not counted
             progress(run)
     run.complete = complete and run.pages_failed == 0
 

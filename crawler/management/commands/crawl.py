@@ -35,7 +35,7 @@ class Command(BaseCommand):
 
         def progress(run):
             nonlocal done
-            listing_pages = min(run.pages_fetched + run.pages_failed, total)
+            listing_pages = min(run.listing_pages, total)
             bar.update(max(listing_pages - done, 0))
             done = max(done, listing_pages)
             bar.set_postfix(new=run.products_new, updated=run.products_updated, failed=run.products_failed)
