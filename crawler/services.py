@@ -76,6 +76,8 @@ class _Crawl:
     fetcher: Fetcher
     timer: _Timer = field(default_factory=_Timer)
     seen_at: object = None
+    # Product pages already read this run: listings that overlap do not fetch them twice.
+    details_done: set[str] = field(default_factory=set)
 
     # -- bookkeeping
     def error(self, url: str, reason: str) -> None:
@@ -286,6 +288,8 @@ def _product_save(
 
 def _details_crawl(crawl: _Crawl, urls: list[str]) -> list[_Saved]:
     """Fetch product pages (concurrently, politely), then parse and save them in order."""
+    urls = [url for url in dict.fromkeys(urls) if url not in crawl.details_done]
+    crawl.details_done.update(urls)
     if not urls:
         return []
     known = {

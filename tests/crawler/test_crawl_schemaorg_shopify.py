@@ -101,6 +101,17 @@ def test_listing_pages_relative_links_and_a_next_link_loop(shop_server, make_sou
     ]
     # The tracking parameter is dropped: one product, one URL.
     assert shop_server.hits_for("/products/og-bag")
+    assert run.pages_fetched == 5  # 2 listings + 3 products
+
+
+def test_a_product_listed_on_two_pages_is_fetched_once(shop_server, make_source):
+    shop_server.route("/l1", body='<a href="/products/og-bag">x</a><a rel="next" href="/l2">next</a>')
+    shop_server.route("/l2", body='<a href="/products/og-bag?utm_medium=email">again</a>')
+    shop_server.fixture("/products/og-bag", "product_og.html")
+    source = make_source("schemaorg", shop_server.base, start_urls=shop_server.url("/l1"))
+    run = crawl_run_execute(source_id=source.pk)
+    assert len(shop_server.hits_for("/products/og-bag")) == 1
+    assert (run.products_new, run.status) == (1, "succeeded")
 
 
 def test_redirects_are_followed_and_a_redirect_loop_fails_only_that_product(shop_server, make_source):
