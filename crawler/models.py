@@ -236,11 +236,11 @@ class Listing(models.Model):
     )
     missed_runs = models.PositiveSmallIntegerField(_("missed runs"), default=0)
     page_url = models.URLField(_("page URL"), max_length=2000, blank=True, db_index=True)
-    page_etag = models.CharField(max_length=500, blank=True)
-    page_last_modified = models.CharField(max_length=100, blank=True)
+    page_etag = models.CharField(_("page ETag"), max_length=500, blank=True)
+    page_last_modified = models.CharField(_("page Last-Modified"), max_length=100, blank=True)
     image_url = models.URLField(_("stored image from"), max_length=2000, blank=True)
-    image_etag = models.CharField(max_length=500, blank=True)
-    image_last_modified = models.CharField(max_length=100, blank=True)
+    image_etag = models.CharField(_("image ETag"), max_length=500, blank=True)
+    image_last_modified = models.CharField(_("image Last-Modified"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("listing")
