@@ -142,6 +142,7 @@ def test_csrf_is_enforced(settings):
     client = Client(enforce_csrf_checks=True)
     response = _post(client, scene_jpeg())
     assert response.status_code == 403
+    assert "Please go back, reload the page, and send the form again." in response.content.decode()
     assert _nothing_stored(settings)
 
 
