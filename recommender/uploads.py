@@ -200,11 +200,13 @@ class SearchOutcome:
 
 
 def upload_choice_default(upload: QueryImage) -> Choice:
-    """The largest garment found (the likeliest subject), else the whole photo."""
+    """The largest garment found (the likeliest subject). Without garments (nothing found, or
+    no segmenter), the main object: a box over the whole photo refined by GrabCut, which
+    beats the raw photo as a query (see refine.py); "Use the whole photo" remains a choice."""
     if upload.garments:
         index = max(range(len(upload.garments)), key=lambda i: upload.garments[i]["area_share"])
         return Choice(garment=index)
-    return Choice()
+    return Choice(box=(0, 0, upload.width, upload.height))
 
 
 def upload_choice_mask(*, upload: QueryImage, image: Image.Image, choice: Choice) -> np.ndarray | None:

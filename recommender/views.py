@@ -102,6 +102,10 @@ def _choice_from(form: SearchForm, upload: QueryImage) -> Choice:
     return upload_choice_default(upload)
 
 
+def _is_full_box(choice: Choice, upload: QueryImage) -> bool:
+    return choice.box == (0, 0, upload.width, upload.height)
+
+
 def _query_string(base: dict, **changes) -> str:
     # Not "if v": garment 0 is a real choice.
     params = {
@@ -210,7 +214,9 @@ def find_similar_result(request, pk):
             "choice": outcome.choice,
             "kind_label": _garment_label(outcome.kind) if outcome.kind else None,
             "region_outline": _svg_paths(outcome.outline) if outcome.choice.box else "",
-            "user_box": _rect(outcome.choice.box),
+            "user_box": None if _is_full_box(outcome.choice, upload) else _rect(outcome.choice.box),
+            # The automatic default without garments: the main object, cut out by GrabCut.
+            "main_object": _is_full_box(outcome.choice, upload),
             "results": results,
             "more_url": more,
             "whole_url": _query_string(

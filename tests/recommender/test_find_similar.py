@@ -193,8 +193,12 @@ def test_without_segmenter_weights_the_page_says_so_and_offers_the_box(
     assert page.status_code == 200
     assert "Garment detection is not available on this server right now." in html
     assert "Drag a box" in html and "data-fs-stage" in html
-    # Still searchable: the whole photo by default, then a refined box.
+    # Still searchable: by default the main object (a box over the whole photo, refined by
+    # GrabCut), outlined; then any box the shopper draws.
     assert _result_ids(page)
+    upload.refresh_from_db()
+    assert upload.chosen["box"] == [0, 0, upload.width, upload.height]
+    assert "the main object on your photo" in html and "data-fs-refined" in html
     page = client.get(response["Location"], {"box": "100,80,380,340"})
     assert page.status_code == 200 and "data-fs-refined" in page.content.decode()
 
