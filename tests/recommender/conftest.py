@@ -55,3 +55,15 @@ def random_resnet50_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("resnet50") / "resnet50-random.pth"
     torch.save(resnet50(weights=None).state_dict(), path)
     return path
+
+
+@pytest.fixture
+def garment_categories(transactional_db):
+    """The garment categories a migration seeds. A transactional test's database is
+    emptied after every such test, seeded rows included, so tests that need a real commit
+    (a worker process, a live server) put them back."""
+    from shop.garments import GARMENT_KINDS
+    from shop.models import Category
+
+    for position, (slug, name) in enumerate(GARMENT_KINDS.items()):
+        Category.objects.get_or_create(slug=slug, defaults={"name": str(name), "position": position})

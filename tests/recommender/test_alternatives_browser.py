@@ -10,7 +10,11 @@ from django.core.files.base import ContentFile
 from recommender.services import embedding_compute_batch
 from tests.shop.factories import ProductFactory, category, jpeg_bytes
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("garment_categories"),
+]
 
 
 def test_cheaper_only_toggle_narrows_the_alternatives(settings, live_server, page):

@@ -15,7 +15,11 @@ from recommender.tasks import embed_pending, embed_products
 from shop.models import Product
 from tests.shop.factories import ProductFactory, jpeg_bytes
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("garment_categories"),
+]
 
 # Redis hands an unacknowledged task to another worker after the visibility timeout; a
 # short one lets the test see the redelivery after a SIGKILL without waiting two hours.
