@@ -133,3 +133,30 @@ def test_admin_actions_mark_and_embed(admin_client, django_capture_on_commit_cal
     assert Embedding.objects.count() == 2
     response = admin_client.get(reverse("admin:recommender_embedding_changelist"))
     assert response.status_code == 200 and active_model_key() in response.content.decode()
+
+
+def test_segmented_catalogue_then_whole_shots_keeps_one_vector_per_product(settings, tiny_segmenter):
+    from recommender.segmentation import get_segmenter
+
+    products = _products(2)
+    ids = [p.pk for p in products]
+    settings.RECOMMENDER_SEGMENT_CATALOGUE = True
+    settings.RECOMMENDER_MIN_GARMENT_SHARE = 0.0
+    embedding_compute_batch(product_ids=ids)
+    # The tiny random segmenter finds *some* garment on a 60 x 80 photo (or none: whole shot).
+    found = get_segmenter().segment(_image(products[0]))
+    expected = "garment" if found else "full"
+    assert Embedding.objects.get(product=products[0]).region == expected
+    settings.RECOMMENDER_SEGMENT_CATALOGUE = False
+    embedding_compute_batch(product_ids=ids)
+    assert list(Embedding.objects.filter(product__in=ids).values_list("region", flat=True)) == [
+        "full",
+        "full",
+    ]
+
+
+def _image(product):
+    from PIL import Image
+
+    with product.image.open("rb") as fh:
+        return Image.open(fh).convert("RGB")

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "Compute image embeddings for the catalogue with the active model (or --model). "
         "Resumable: it works through products still marked (or, for another model, products "
         "without its vector), so an interrupted run continues where it stopped, and running "
-        "it twice does no duplicate work."
+        "it twice does no duplicate work. An interrupted --all run resumes with a plain `reindex`."
     )
 
     def add_arguments(self, parser):
