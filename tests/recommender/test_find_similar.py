@@ -134,7 +134,8 @@ def test_results_show_price_similarity_links_and_colour_plots(client, uploaded, 
     html = response.content.decode()
     assert html.count("data-fs-result-item") == len(catalogue)
     assert html.count('<svg class="colour-plot"') == len(catalogue)
-    assert re.search(r"\d+% similar", html)
+    shown = [int(p) for p in re.findall(r"(\d+)% similar", html)]
+    assert len(shown) == len(catalogue) and shown == sorted(shown, reverse=True)  # listed best first
     assert "₩10,000" in html  # the cheapest product's price, in won
     assert 'href="https://shop.example/t-shirt/0" target="_blank" rel="noopener noreferrer nofollow"' in html
 
