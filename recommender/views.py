@@ -49,6 +49,16 @@ def _upload_page(request, *, form=None, error: str | None = None, status: int = 
     return render(request, "recommender/find_similar.html", context, status=status)
 
 
+def _too_large(request) -> HttpResponse:
+    limit = settings.UPLOAD_MAX_BYTES
+    return _upload_page(
+        request,
+        error=_("The file is too large. Please use a photo under %(limit)s MB.")
+        % {"limit": f"{limit / 1e6:.0f}"},
+        status=413,
+    )
+
+
 def _rate_limited(request) -> HttpResponse:
     return _upload_page(
         request,
@@ -64,7 +74,10 @@ def find_similar(request):
     if request.method == "POST":
         if getattr(request, "limited", False):
             return _rate_limited(request)
-        form = UploadForm(request.POST, request.FILES)
+        files = request.FILES  # parses the body (if the CSRF check has not already)
+        if getattr(request, "upload_too_large", False):  # set by UploadSizeLimitHandler
+            return _too_large(request)
+        form = UploadForm(request.POST, files)
         if form.is_valid():
             upload, _created = upload_create(
                 decoded=form.decoded, size_bytes=len(form.data_bytes), client=client_hash(request)

@@ -238,6 +238,13 @@ FIND_SIMILAR_SEGMENT_TIMEOUT = env.int("FIND_SIMILAR_SEGMENT_TIMEOUT", default=1
 # Results per "show more" step, and the most one page shows.
 FIND_SIMILAR_RESULTS_STEP = env.int("FIND_SIMILAR_RESULTS_STEP", default=10)
 FIND_SIMILAR_RESULTS_MAX = env.int("FIND_SIMILAR_RESULTS_MAX", default=100)
+# Stop reading an upload at the first byte over UPLOAD_MAX_BYTES (the default handlers would
+# spool any size to disk first); then Django's own handlers, unchanged.
+FILE_UPLOAD_HANDLERS = [
+    "recommender.upload_handlers.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # How often the waiting page reloads itself (a meta refresh: works without JavaScript).
 FIND_SIMILAR_REFRESH_SECONDS = env.int("FIND_SIMILAR_REFRESH_SECONDS", default=2)
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).

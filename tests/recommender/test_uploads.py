@@ -64,14 +64,31 @@ def test_bad_files_are_refused_with_a_message_and_nothing_is_stored(client, sett
     assert _nothing_stored(settings)
 
 
-def test_a_file_over_the_size_limit_is_refused(client, settings):
+@pytest.mark.parametrize("csrf_checked", [False, True])
+def test_a_file_over_the_size_limit_is_refused_while_it_is_read(settings, csrf_checked):
+    data = scene_jpeg()
+    settings.UPLOAD_MAX_BYTES = 20_000
+    assert len(data) > 2 * settings.UPLOAD_MAX_BYTES
+    client = Client(enforce_csrf_checks=csrf_checked)
+    token = {}
+    if csrf_checked:  # the real browser path: the token precedes the file in the form
+        client.get(URL)
+        token = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
+    response = client.post(URL, {**token, "photo": SimpleUploadedFile("big.jpg", data, "image/jpeg")})
+    assert response.status_code == 413
+    assert "The file is too large. Please use a photo under" in response.content.decode()
+    assert _nothing_stored(settings)
+
+
+def test_the_form_also_checks_the_size(settings):
+    """With Django's default upload handlers only, the form refuses big files itself."""
     data = scene_jpeg()
     settings.UPLOAD_MAX_BYTES = len(data) - 1
-    response = _post(client, data)
+    settings.FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+    response = _post(Client(), data)
     assert response.status_code == 400
-    assert (
-        "too large" in response.content.decode() and "Please use a photo under" in response.content.decode()
-    )
+    html = response.content.decode()
+    assert "too large" in html and "Please use a photo under" in html
     assert _nothing_stored(settings)
 
 
