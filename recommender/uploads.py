@@ -260,7 +260,11 @@ def upload_search(
     # Changing a filter re-runs only the kNN: the query's vector and colours are cached per
     # upload and region (and model, so a model switch never mixes vector spaces).
     region_key = (
-        f"g{choice.garment}" if choice.garment is not None else f"b{choice.box}" if choice.box else "w"
+        f"g{choice.garment}"
+        if choice.garment is not None
+        else "b" + "-".join(map(str, choice.box))
+        if choice.box
+        else "w"
     )
     cache_key = f"find-similar:{upload.pk}:{region_key}:{active_model_key()}"
     cached = cache.get(cache_key)
