@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
-from tests.shop.factories import ProductFactory, category, jpeg_bytes
+from tests.shop.factories import ProductFactory, SourceFactory, category, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +74,8 @@ def test_language_switcher_posts_with_csrf_and_switches(client):
 
 PO_PATH = settings.BASE_DIR / "locale" / "ko" / "LC_MESSAGES" / "django.po"
 # Words that stay in Latin letters on a Korean page: the shop's logo, file formats, units,
-# the key shortcut, and the English language button of the switcher.
-LATIN_ALLOWED = {"Lookalike", "JPEG", "PNG", "WebP", "GIF", "MB", "Ctrl", "English", "US"}
+# the key shortcut, the photos' licence (CC0) and the switcher's English button.
+LATIN_ALLOWED = {"Lookalike", "JPEG", "PNG", "WebP", "GIF", "MB", "Ctrl", "CC", "English", "US"}
 
 
 def _catalog():
@@ -184,12 +184,16 @@ def test_product_page_with_alternatives_is_korean(client, settings):
 
     products = [make("Red top", (200, 30, 30), 20000), make("Cheap red top", (190, 40, 35), 15000)]
     products.append(make("Dear top", (30, 160, 30), 40000))
+    # The demo's own source: its name is ours, so the page says it in Korean.
+    products[0].source = SourceFactory(slug=settings.SHOP_DEMO_SOURCE_SLUG, name="Demo catalogue")
+    products[0].save()
     embedding_compute_batch(product_ids=[p.pk for p in products])
     response = client.get(f"/ko/products/{products[0].pk}/")
     html = response.content.decode()
     assert [a["product"].pk for a in response.context["alternatives"]]  # the section has items
     assert "비슷한 상품" in html and "유사도 " in html and "더 저렴한 상품만" in html
     assert "₩5,000 더 저렴" in html  # the cheaper red top, 5,000 won below this one
+    assert "판매처</dt><dd>데모 카탈로그</dd>" in html and "Demo catalogue" not in html
     data = tuple(p.title for p in products) + tuple(
         n for p in products for n in (p.brand.name if p.brand else "", p.source.name) if n
     )
