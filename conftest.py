@@ -42,6 +42,25 @@ def _reset_broker_pools(app) -> None:
     app.amqp._producer_pool = None
 
 
+@pytest.fixture(autouse=True)
+def _garment_categories_survive_flush(request, django_db_blocker):
+    """Put the migration-seeded categories back after a transactional test.
+
+    pytest-django empties every table after a transactional test (live server, worker),
+    rows seeded by migrations included; later tests expect the garment categories.
+    """
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server", "celery_worker"} & set(request.fixturenames)
+    )
+    if transactional:
+        from shop.services import category_seed
+
+        with django_db_blocker.unblock():
+            category_seed()
+
+
 @pytest.fixture
 def celery_worker(settings, transactional_db):
     """Start a real `celery worker` process on Redis, pointed at the test database.

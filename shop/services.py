@@ -60,6 +60,18 @@ def brand_get_or_create(*, name: str) -> Brand | None:
     return Brand.objects.create(name=name, slug=slug)
 
 
+def category_seed() -> None:
+    """Make sure every garment kind of shop.garments has its Category row (idempotent).
+
+    Migration 0002 seeds them on a new database; this restores them where a database was
+    emptied (a test flush) and adds kinds added to the code later.
+    """
+    from shop.garments import GARMENT_KINDS
+
+    for position, (slug, name) in enumerate(GARMENT_KINDS.items()):
+        Category.objects.get_or_create(slug=slug, defaults={"name": str(name), "position": position})
+
+
 def category_get(*, slug: str) -> Category | None:
     return Category.objects.filter(slug=slug).first() if slug else None
 

@@ -22,3 +22,6 @@ RECOMMENDER_DEMO_FALLBACK = env.bool("RECOMMENDER_DEMO_FALLBACK", default=False)
 # Tests point RECOMMENDER_SEGMENTER at tiny models themselves; the default hub id is never
 # downloaded here, so the start-up check for it would only stop test-settings commands.
 SILENCED_SYSTEM_CHECKS = ["recommender.E003"]
+# Serve static files straight from the app folders (no collectstatic before tests).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -62,8 +62,6 @@ def garment_categories(transactional_db):
     """The garment categories a migration seeds. A transactional test's database is
     emptied after every such test, seeded rows included, so tests that need a real commit
     (a worker process, a live server) put them back."""
-    from shop.garments import GARMENT_KINDS
-    from shop.models import Category
+    from shop.services import category_seed
 
-    for position, (slug, name) in enumerate(GARMENT_KINDS.items()):
-        Category.objects.get_or_create(slug=slug, defaults={"name": str(name), "position": position})
+    category_seed()

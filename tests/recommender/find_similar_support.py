@@ -11,9 +11,8 @@ from django.core.cache import cache
 from PIL import Image
 
 from crawler.models import Source
-from shop.garments import GARMENT_KINDS
 from shop.models import Brand, Category, Product
-from shop.services import product_image_store
+from shop.services import category_seed, product_image_store
 from tests.recommender.scenes import cc0_photos, garment_scene
 
 # (CC0 folder, shop category, how many): tops, trousers and shoes at spread prices.
@@ -36,9 +35,8 @@ def catalogue_create() -> list[Product]:
     """Ten products from the CC0 photos, embedded and with colour statistics, for real."""
     from recommender.services import embedding_compute_batch
 
-    for position, (slug, name) in enumerate(GARMENT_KINDS.items()):
-        # Seeded by a migration, but a transactional test (live server) flushes them.
-        Category.objects.get_or_create(slug=slug, defaults={"name": str(name), "position": position})
+    # Seeded by a migration, but a transactional test (live server) flushes them.
+    category_seed()
     source, _ = Source.objects.get_or_create(slug="cc0", defaults={"name": "CC0 test shop"})
     brands = [Brand.objects.get_or_create(name=n, slug=n.lower())[0] for n in ("Alpha", "Beta")]
     products = []
