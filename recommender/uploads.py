@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image
 
 from recommender.labels import GARMENT_CATEGORIES
@@ -145,7 +146,8 @@ def upload_segment(*, upload: QueryImage) -> QueryImage:
     except Exception:
         logger.exception("Upload %s: garment detection failed", upload.pk)
         upload.status = QueryImage.Status.FAILED
-        upload.error_message = _(
+        # Stored untranslated: the result page translates it for each reader's language.
+        upload.error_message = gettext_noop(
             "Something went wrong while looking for garments on this photo. Please try again, "
             "or try another photo."
         )

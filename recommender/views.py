@@ -144,7 +144,7 @@ def find_similar_result(request, pk):
         context["refresh_seconds"] = settings.FIND_SIMILAR_REFRESH_SECONDS
         return render(request, "recommender/find_similar_waiting.html", context)
     if upload.status == QueryImage.Status.FAILED:
-        context["error"] = upload.error_message
+        context["error"] = _(upload.error_message)  # stored in English (gettext_noop)
         return render(request, "recommender/find_similar_failed.html", context)
 
     categories = list(Category.objects.all())

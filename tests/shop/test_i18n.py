@@ -245,3 +245,28 @@ def test_find_similar_result_and_csrf_pages_are_korean(
     html = refused.content.decode()
     assert refused.status_code == 403 and "다시 시도해 주세요" in html and "쿠키를 차단" in html
     assert _english_left(html) == []
+
+
+def test_a_failed_detection_is_shown_in_each_readers_language(client, settings, tmp_path):
+    """The failure is stored once (by a worker, in no particular language) and read by
+    shoppers in either language."""
+    from recommender.models import QueryImage
+    from recommender.uploads import upload_create, upload_segment
+    from shop.images import image_decode
+
+    settings.RECOMMENDER_SEGMENTER = str(tmp_path / "no-weights-here")
+    photo = Image.new("RGB", (80, 100), (235, 235, 235))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG")
+    with translation.override("ko"):  # as if segmented eagerly inside a Korean request
+        # Its detection task is queued on commit, which never comes in this test.
+        upload, _created = upload_create(
+            decoded=image_decode(buffer.getvalue()), size_bytes=len(buffer.getvalue())
+        )
+        upload.image.storage.delete(upload.image.name)  # the photo vanished from storage
+        upload_segment(upload=upload)
+    assert upload.status == QueryImage.Status.FAILED
+    korean = client.get(f"/ko/find-similar/{upload.pk}/").content.decode()
+    english = client.get(f"/find-similar/{upload.pk}/").content.decode()
+    assert "이 사진에서 의류를 찾는 중 문제가 생겼습니다" in korean and "Something went wrong" not in korean
+    assert "Something went wrong while looking for garments on this photo." in english
