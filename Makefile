@@ -22,8 +22,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_setup
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@# Embeds whatever an interrupted earlier run left pending (nothing on a first run).
+	$(PY) manage.py reindex
+	$(PY) manage.py demo_setup --host $(HOST):$(PORT)
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev lint
 	$(PY) -m pytest
