@@ -127,6 +127,10 @@ IMAGE_MAX_PIXELS = env.int("LOOKALIKE_IMAGE_MAX_PIXELS", default=64_000_000)
 # Unset broker: tasks run in-process (eager), so the demo needs no broker.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if not CELERY_BROKER_URL:
+    # Eager tasks never reach a broker; naming the in-memory one stops kombu from
+    # guessing amqp://localhost (and warning about it) when a task is queued.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered
@@ -214,6 +218,9 @@ RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.2)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
 # How many alternatives a product page shows.
 RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
+# Extra candidates fetched for the alternatives so that k remain after near-duplicates of
+# the product (and of each other) are dropped; more duplicates than this shortens the list.
+RECOMMENDER_DUPLICATE_HEADROOM = env.int("RECOMMENDER_DUPLICATE_HEADROOM", default=8)
 # Imports and crawls queue embedding on commit; this sweep catches anything missed (a
 # broker outage, a worker lost with its queue) every 15 minutes.
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
