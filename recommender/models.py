@@ -91,6 +91,11 @@ class ProductColour(TimeStampedModel):
     mean_rgb = models.JSONField(_("mean RGB"))
     std_rgb = models.JSONField(_("RGB standard deviation"))
     image_sha256 = models.CharField(_("image SHA-256"), max_length=64, blank=True)
+    # 64-bit perceptual hash (imagehash.phash, 16 hex digits) of the whole product image,
+    # computed in the same pass as the vector: finds the same photo re-encoded, resized or
+    # re-listed by another shop (selectors.NEAR_DUPLICATE_MAX_BITS). Blank: not hashed yet
+    # (`manage.py reindex --hashes` fills it in).
+    phash = models.CharField(_("perceptual hash"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("product colour")

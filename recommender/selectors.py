@@ -15,6 +15,7 @@ from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
 from recommender.colour import colour_distance
+from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour, vector_as
 from shop.models import Product
@@ -64,6 +65,8 @@ def similar_products(
     offset: int = 0,
     query_histogram: np.ndarray | None = None,
     max_distance: float | None = None,
+    duplicates_of: tuple[str, str] | None = None,
+    collapse_duplicates: bool = False,
 ) -> list[SimilarProduct]:
     """The active products nearest to ``vector`` among those embedded with ``model_key``.
 
@@ -72,6 +75,12 @@ def similar_products(
     farther than RECOMMENDER_MAX_DISTANCE are dropped. With ``query_histogram`` the nearest
     RECOMMENDER_COLOUR_RERANK_POOL are re-ranked by blending in the colour distance
     (weight RECOMMENDER_COLOUR_WEIGHT).
+
+    Near-duplicates (recommender.duplicates): ``duplicates_of=(sha256, phash)`` drops
+    candidates showing that same photo (the query product sold by another shop or
+    re-listed); ``collapse_duplicates`` keeps only the cheapest of each group of results
+    showing one photo, at the group's best rank. RECOMMENDER_DUPLICATE_HEADROOM extra
+    candidates are fetched so that k results remain after dropping them.
     """
     name = model_key.split("@", 1)[0]
     spec = embedder_spec(name)
@@ -80,7 +89,9 @@ def similar_products(
         raise ValueError(f"a {name} vector has {spec.dim} dimensions, not {query.shape[0]}")
     weight = float(settings.RECOMMENDER_COLOUR_WEIGHT) if query_histogram is not None else 0.0
     wanted = offset + k
-    pool = max(wanted, settings.RECOMMENDER_COLOUR_RERANK_POOL) if weight else wanted
+    dedup = duplicates_of is not None or collapse_duplicates
+    fetch = wanted + int(settings.RECOMMENDER_DUPLICATE_HEADROOM) if dedup else wanted
+    pool = max(fetch, settings.RECOMMENDER_COLOUR_RERANK_POOL) if weight else fetch
     cutoff = settings.RECOMMENDER_MAX_DISTANCE if max_distance is None else max_distance
 
     qs = Embedding.objects.filter(model_name=name, model_key=model_key, product__is_active=True)
@@ -113,12 +124,18 @@ def similar_products(
             continue
         seen.add(row.product_id)
         results.append(SimilarProduct(product=row.product, distance=float(row.distance)))
+    colours = {}
+    if (weight or dedup) and results:
+        # One query for both the colour term and the hashes.
+        colours = {
+            pk: (histogram, phash)
+            for pk, histogram, phash in ProductColour.objects.filter(product_id__in=seen).values_list(
+                "product_id", "histogram", "phash"
+            )
+        }
     if weight and results:
-        histograms = dict(
-            ProductColour.objects.filter(product_id__in=seen).values_list("product_id", "histogram")
-        )
         for item in results:
-            hist = histograms.get(item.product.pk)
+            hist = colours.get(item.product.pk, (None, ""))[0]
             item.colour_distance = colour_distance(query_histogram, np.asarray(hist)) if hist else None
             colour = item.colour_distance if item.colour_distance is not None else item.distance
             item.score = (1 - weight) * item.distance + weight * colour
@@ -126,7 +143,45 @@ def similar_products(
     else:
         for item in results:
             item.score = item.distance
+    if dedup:
+        phashes = {pk: phash for pk, (_, phash) in colours.items()}
+        results = _without_duplicates(
+            results, phashes=phashes, duplicates_of=duplicates_of, collapse=collapse_duplicates
+        )
     return results[offset:wanted]
+
+
+def _without_duplicates(
+    results: list[SimilarProduct], *, phashes: dict[int, str], duplicates_of, collapse: bool
+) -> list[SimilarProduct]:
+    """Drop results showing the query product's photo; with ``collapse``, keep the cheapest
+    of each group of results showing one photo (same currency as the group's best-ranked
+    member first), placed at that member's rank. Groups grow by matching any member."""
+
+    def same(a: SimilarProduct, sha256: str, phash: str) -> bool:
+        return is_near_duplicate(
+            sha256_a=a.product.image_sha256,
+            phash_a=phashes.get(a.product.pk, ""),
+            sha256_b=sha256,
+            phash_b=phash,
+        )
+
+    if duplicates_of is not None:
+        results = [item for item in results if not same(item, *duplicates_of)]
+    if not collapse:
+        return results
+    groups: list[list[SimilarProduct]] = []
+    for item in results:  # in rank order, so each group's first member is its best-ranked
+        key = (item.product.image_sha256, phashes.get(item.product.pk, ""))
+        group = next((g for g in groups if any(same(member, *key) for member in g)), None)
+        if group is None:
+            groups.append([item])
+        else:
+            group.append(item)
+    return [
+        min(g, key=lambda m, lead=g[0]: (m.product.currency != lead.product.currency, m.product.price))
+        for g in groups
+    ]
 
 
 # Product columns a result card needs (the vector column is not fetched back).
@@ -134,6 +189,7 @@ _PRODUCT_FIELDS = (
     "product__id",
     "product__title",
     "product__price",
+    "product__image_sha256",
     "product__currency",
     "product__in_stock",
     "product__image",
@@ -167,7 +223,8 @@ def product_alternatives_context(*, request, product) -> dict:
 
     Reads the shopper's filters from the query string: ``cheaper=1`` (strictly cheaper
     than this product), ``min_price`` and ``max_price``. The nearest in-stock products of
-    the same category, excluding the product itself; on a sold-out product the page
+    the same category, excluding the product itself and near-duplicates of its photo
+    (recommender.duplicates), one per duplicate group; on a sold-out product the page
     shows them first.
     """
     cheaper = request.GET.get("cheaper") in ("1", "on", "true")
@@ -196,7 +253,8 @@ def product_alternatives_context(*, request, product) -> dict:
     if own is None:
         context["alternatives_pending"] = True
         return context
-    histogram = ProductColour.objects.filter(product=product).values_list("histogram", flat=True).first()
+    colour = ProductColour.objects.filter(product=product).values_list("histogram", "phash").first()
+    histogram, phash = colour if colour else (None, "")
     found = similar_products(
         np.asarray(own, dtype=np.float32),
         model_key=model_key,
@@ -206,6 +264,10 @@ def product_alternatives_context(*, request, product) -> dict:
         exclude_ids=[product.pk],
         k=settings.RECOMMENDER_ALTERNATIVES_COUNT,
         query_histogram=np.asarray(histogram) if histogram else None,
+        # The same garment from another shop (or re-listed) is not an alternative, and a
+        # photo several shops sell shows once, at its cheapest.
+        duplicates_of=(product.image_sha256, phash),
+        collapse_duplicates=True,
     )
     context["alternatives"] = [
         {
@@ -236,6 +298,13 @@ def products_pending_embedding(*, model_key: str, all_products: bool = False) ->
         else:
             qs = qs.filter(missing)
     return list(qs.order_by("pk").values_list("pk", flat=True))
+
+
+def products_missing_phash() -> list[int]:
+    """Ids of products indexed before perceptual hashes were kept (colour row, blank hash)."""
+    return list(
+        ProductColour.objects.filter(phash="").order_by("product_id").values_list("product_id", flat=True)
+    )
 
 
 def embedding_counts() -> dict[str, int]:

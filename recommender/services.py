@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from recommender.colour import rgb_histogram, rgb_stats
+from recommender.duplicates import image_phash
 from recommender.embedders import active_model_key, get_embedder
 from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import Embedding, ProductColour, Region
@@ -95,6 +96,8 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
     products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids).select_related("category")}
     result.missing = [pk for pk in product_ids if pk not in products]
     crops: list[tuple[Product, Image.Image, str]] = []
+    # Perceptual hashes of the whole decoded images, taken here so no image is decoded twice.
+    phashes: dict[int, str] = {}
     for pk in product_ids:
         product = products.get(pk)
         if product is None:
@@ -104,6 +107,7 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
             crop, region = catalogue_crop(
                 image=image, category_slug=product.category.slug if product.category else None
             )
+            phashes[pk] = image_phash(image)
         except ImageRejected as exc:
             reason = str(exc)
             logger.warning("Product %s not embedded: %s", pk, reason)
@@ -150,13 +154,14 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
                     mean_rgb=stats["mean"],
                     std_rgb=stats["std"],
                     image_sha256=product.image_sha256,
+                    phash=phashes[product.pk],
                 )
             )
         ProductColour.objects.bulk_create(
             colours,
             update_conflicts=True,
             unique_fields=["product"],
-            update_fields=["histogram", "mean_rgb", "std_rgb", "image_sha256", "updated_at"],
+            update_fields=["histogram", "mean_rgb", "std_rgb", "image_sha256", "phash", "updated_at"],
         )
         for product, _, _ in crops:
             if clears_flag:
@@ -178,3 +183,22 @@ def embedding_mark_products(*, product_ids=None) -> int:
     if product_ids is not None:
         qs = qs.filter(pk__in=list(product_ids))
     return qs.update(needs_embedding=True, image_error="")
+
+
+def image_hashes_fill(*, product_ids: list[int]) -> tuple[int, dict[int, str]]:
+    """Fill in the perceptual hash of products indexed before hashes were kept (their
+    colour row has a blank ``phash``; selectors.products_missing_phash lists them). Only
+    decodes the images, no model runs. Returns (how many were hashed, {product id: reason}
+    for unreadable images, which are flagged as in embedding_compute_batch)."""
+    qs = ProductColour.objects.filter(phash="", product_id__in=list(product_ids)).select_related("product")
+    hashed, failed = 0, {}
+    for colour in qs.order_by("product_id"):
+        try:
+            image = _product_image(colour.product)
+        except ImageRejected as exc:
+            failed[colour.product_id] = str(exc)
+            product_image_flag(product=colour.product, reason=str(exc))
+            continue
+        ProductColour.objects.filter(pk=colour.pk).update(phash=image_phash(image), updated_at=timezone.now())
+        hashed += 1
+    return hashed, failed

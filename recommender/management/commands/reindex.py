@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender.embedders import EmbedderUnavailable, active_embedder_name, active_model_key, get_embedder
-from recommender.selectors import products_pending_embedding
-from recommender.services import embedding_compute_batch, embedding_mark_products
+from recommender.selectors import products_missing_phash, products_pending_embedding
+from recommender.services import embedding_compute_batch, embedding_mark_products, image_hashes_fill
 
 
 class Command(BaseCommand):
@@ -17,7 +17,10 @@ class Command(BaseCommand):
         "Compute image embeddings for the catalogue with the active model (or --model). "
         "Resumable: it works through products still marked (or, for another model, products "
         "without its vector), so an interrupted run continues where it stopped, and running "
-        "it twice does no duplicate work. An interrupted --all run resumes with a plain `reindex`."
+        "it twice does no duplicate work. An interrupted --all run resumes with a plain `reindex`. "
+        "Every embedding also stores the image's perceptual hash (near-duplicate alternatives are "
+        "hidden with it); products embedded before hashes were kept get theirs with --hashes, "
+        "which only decodes images (no model) and can be re-run until none are left."
     )
 
     def add_arguments(self, parser):
@@ -28,8 +31,16 @@ class Command(BaseCommand):
             help="re-embed every product, not only those marked or missing a vector",
         )
         parser.add_argument("--batch-size", type=int, default=settings.RECOMMENDER_EMBED_BATCH_SIZE)
+        parser.add_argument(
+            "--hashes",
+            action="store_true",
+            help="only fill in missing perceptual hashes of already embedded products (no model runs)",
+        )
 
-    def handle(self, *args, model=None, all=False, batch_size=32, verbosity=1, **options):
+    def handle(self, *args, model=None, all=False, batch_size=32, verbosity=1, hashes=False, **options):
+        if hashes:
+            self._fill_hashes(batch_size=batch_size, verbosity=verbosity)
+            return
         name = model or active_embedder_name()
         try:
             embedder = get_embedder(name)
@@ -54,3 +65,18 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Embedded {embedded} products with {embedder.model_key}; {failed} flagged.")
         )
+
+    def _fill_hashes(self, *, batch_size: int, verbosity: int) -> None:
+        ids = products_missing_phash()
+        self.stdout.write(f"{len(ids)} products without a perceptual hash.")
+        hashed = failed = 0
+        with tqdm(total=len(ids), unit="img", disable=verbosity < 1, file=self.stderr._out) as bar:
+            for start in range(0, len(ids), batch_size):
+                batch = ids[start : start + batch_size]
+                done, errors = image_hashes_fill(product_ids=batch)
+                hashed += done
+                failed += len(errors)
+                for pk, reason in errors.items():
+                    bar.write(f"product {pk}: {reason}")
+                bar.update(len(batch))
+        self.stdout.write(self.style.SUCCESS(f"Hashed {hashed} products; {failed} flagged."))
