@@ -267,7 +267,9 @@ def compression_table(ids: dict[str, int], vectors_by_variant, targets_by_file, 
     product_ids, catalogue = [], []
     for pk, vector in rows:
         product_ids.append(pk)
-        catalogue.append(np.asarray(vector.to_list(), dtype=np.float32))
+        # pgvector's field gives a HalfVector, a list or an array depending on the version.
+        values = vector.to_list() if hasattr(vector, "to_list") else vector
+        catalogue.append(np.asarray(values, dtype=np.float32))
     catalogue = np.stack(catalogue)
     row_of = {pk: i for i, pk in enumerate(product_ids)}
     out = []

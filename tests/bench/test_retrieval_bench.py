@@ -23,7 +23,9 @@ def test_pairs_file_errors_say_what_to_fix(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_self_test_finds_the_product_behind_distorted_queries(settings, tmp_path, capsys):
+def test_self_test_finds_the_product_behind_distorted_queries(settings, tmp_path, capsys, monkeypatch):
+    # Its own folder: a benchmark run may be using var/bench/retrieval-self-test right now.
+    monkeypatch.setattr(retrieval, "SELF_TEST_DIR", tmp_path / "self-test")
     # main() sets these; the fixture restores them afterwards.
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.RECOMMENDER_DEVICE = "cpu"
@@ -48,3 +50,8 @@ def test_self_test_finds_the_product_behind_distorted_queries(settings, tmp_path
     recall_at_1 = float(box.strip("|").split("|")[2])
     # Real ImageNet weights recognise a cropped, rotated, jittered copy among 12 photos.
     assert recall_at_1 >= 0.75, box
+    # The fewer-bytes table compares storage options on the same queries.
+    storage = [line for line in out.splitlines() if line.startswith("| garment box |")]
+    full = next(r for r in storage if "full 1280-d halfvec" in r)
+    assert float(full.strip("|").split("|")[3]) == recall_at_1  # numpy exact search agrees with pgvector
+    assert any("binary (centred), re-rank top 50" in r for r in storage)
