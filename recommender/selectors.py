@@ -65,7 +65,7 @@ def similar_products(
     offset: int = 0,
     query_histogram: np.ndarray | None = None,
     max_distance: float | None = None,
-    duplicates_of: tuple[str, str] | None = None,
+    duplicates_of: tuple[str, str, list | None] | None = None,
     collapse_duplicates: bool = False,
 ) -> list[SimilarProduct]:
     """The active products nearest to ``vector`` among those embedded with ``model_key``.
@@ -76,7 +76,7 @@ def similar_products(
     RECOMMENDER_COLOUR_RERANK_POOL are re-ranked by blending in the colour distance
     (weight RECOMMENDER_COLOUR_WEIGHT).
 
-    Near-duplicates (recommender.duplicates): ``duplicates_of=(sha256, phash)`` drops
+    Near-duplicates (recommender.duplicates): ``duplicates_of=(sha256, phash, histogram)`` drops
     candidates showing that same photo (the query product sold by another shop or
     re-listed); ``collapse_duplicates`` keeps only the cheapest of each group of results
     showing one photo, at the group's best rank. RECOMMENDER_DUPLICATE_HEADROOM extra
@@ -144,26 +144,28 @@ def similar_products(
         for item in results:
             item.score = item.distance
     if dedup:
-        phashes = {pk: phash for pk, (_, phash) in colours.items()}
         results = _without_duplicates(
-            results, phashes=phashes, duplicates_of=duplicates_of, collapse=collapse_duplicates
+            results, colours=colours, duplicates_of=duplicates_of, collapse=collapse_duplicates
         )
     return results[offset:wanted]
 
 
 def _without_duplicates(
-    results: list[SimilarProduct], *, phashes: dict[int, str], duplicates_of, collapse: bool
+    results: list[SimilarProduct], *, colours: dict[int, tuple], duplicates_of, collapse: bool
 ) -> list[SimilarProduct]:
     """Drop results showing the query product's photo; with ``collapse``, keep the cheapest
     of each group of results showing one photo (same currency as the group's best-ranked
     member first), placed at that member's rank. Groups grow by matching any member."""
 
-    def same(a: SimilarProduct, sha256: str, phash: str) -> bool:
+    def same(a: SimilarProduct, sha256: str, phash: str, histogram) -> bool:
+        histogram_a, phash_a = colours.get(a.product.pk, (None, ""))
         return is_near_duplicate(
             sha256_a=a.product.image_sha256,
-            phash_a=phashes.get(a.product.pk, ""),
+            phash_a=phash_a,
+            colour_a=histogram_a,
             sha256_b=sha256,
             phash_b=phash,
+            colour_b=histogram,
         )
 
     if duplicates_of is not None:
@@ -172,7 +174,8 @@ def _without_duplicates(
         return results
     groups: list[list[SimilarProduct]] = []
     for item in results:  # in rank order, so each group's first member is its best-ranked
-        key = (item.product.image_sha256, phashes.get(item.product.pk, ""))
+        histogram, phash = colours.get(item.product.pk, (None, ""))
+        key = (item.product.image_sha256, phash, histogram)
         group = next((g for g in groups if any(same(member, *key) for member in g)), None)
         if group is None:
             groups.append([item])
@@ -266,7 +269,7 @@ def product_alternatives_context(*, request, product) -> dict:
         query_histogram=np.asarray(histogram) if histogram else None,
         # The same garment from another shop (or re-listed) is not an alternative, and a
         # photo several shops sell shows once, at its cheapest.
-        duplicates_of=(product.image_sha256, phash),
+        duplicates_of=(product.image_sha256, phash, histogram),
         collapse_duplicates=True,
     )
     context["alternatives"] = [
