@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	@# Embeds whatever an interrupted earlier run left pending (nothing on a first run).
 	$(PY) manage.py reindex
+	$(PY) manage.py reindex --hashes
 	$(PY) manage.py demo_setup --host $(HOST):$(PORT)
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 

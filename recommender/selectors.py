@@ -32,8 +32,15 @@ class SimilarProduct:
 
     @property
     def similarity(self) -> float:
-        """1 - cosine distance, clamped to [0, 1] (shown as a percentage)."""
+        """1 - cosine distance, clamped to [0, 1]."""
         return float(min(1.0, max(0.0, 1.0 - self.distance)))
+
+    @property
+    def similarity_percent(self) -> int:
+        """The ranking score (look blended with colour) as a percentage, so the numbers
+        shown fall in the order the results are listed; the plain similarity otherwise."""
+        value = self.distance if self.score is None else self.score
+        return round(min(1.0, max(0.0, 1.0 - value)) * 100)
 
 
 def _search_settings() -> None:
@@ -276,7 +283,7 @@ def product_alternatives_context(*, request, product) -> dict:
         {
             "product": item.product,
             "similarity": item.similarity,
-            "similarity_percent": round(item.similarity * 100),
+            "similarity_percent": item.similarity_percent,
             # Only comparable within one currency; the template shows "cheaper"/"dearer".
             "price_difference": _difference(item.product, product),
             "price_difference_abs": abs(_difference(item.product, product) or 0),

@@ -208,7 +208,7 @@ def find_similar_result(request, pk):
     results = [
         {
             "product": item.product,
-            "similarity_percent": _similarity_percent(item),
+            "similarity_percent": item.similarity_percent,
             "plot": colour_comparison_svg(outcome.query_histogram, outcome.result_histograms[item.product.pk])
             if item.product.pk in outcome.result_histograms and outcome.query_histogram is not None
             else None,
@@ -243,14 +243,6 @@ def find_similar_result(request, pk):
         }
     )
     return render(request, "recommender/find_similar_result.html", context)
-
-
-def _similarity_percent(item) -> int:
-    """The ranking score (look blended with colour) as a percentage, so the numbers shown
-    fall in the order the results are listed; the plain embedding similarity otherwise."""
-    if item.score is None:
-        return round(item.similarity * 100)
-    return round(min(1.0, max(0.0, 1.0 - item.score)) * 100)
 
 
 def _rect(box) -> dict | None:
