@@ -43,22 +43,28 @@ def _reset_broker_pools(app) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _garment_categories_survive_flush(request, django_db_blocker):
-    """Put the migration-seeded categories back after a transactional test.
+def _garment_categories(request):
+    """Every database test starts with the garment categories that migration 0002 seeds.
 
     pytest-django empties every table after a transactional test (live server, worker),
-    rows seeded by migrations included; later tests expect the garment categories.
+    seeded rows included, so the next test would find no categories. Seeding at set-up
+    (one count query when they are there) does not depend on fixture teardown order.
     """
-    yield
     marker = request.node.get_closest_marker("django_db")
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
-        {"transactional_db", "live_server", "celery_worker"} & set(request.fixturenames)
-    )
+    names = set(request.fixturenames)
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in names
     if transactional:
-        from shop.services import category_seed
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    from shop.garments import GARMENT_KINDS
+    from shop.models import Category
+    from shop.services import category_seed
 
-        with django_db_blocker.unblock():
-            category_seed()
+    if Category.objects.filter(slug__in=list(GARMENT_KINDS)).count() < len(GARMENT_KINDS):
+        category_seed()
 
 
 @pytest.fixture
