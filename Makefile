@@ -21,10 +21,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	@# Embeds whatever an interrupted earlier run left pending (nothing on a first run).
-	$(PY) manage.py reindex
-	$(PY) manage.py reindex --hashes
+	@# Start-up checks (model weights) run once, in runserver.
+	$(PY) manage.py migrate --noinput --skip-checks
 	$(PY) manage.py demo_setup --host $(HOST):$(PORT)
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 

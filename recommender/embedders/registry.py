@@ -59,10 +59,16 @@ def _resnet50_weights():
     return ResNet50_Weights.IMAGENET1K_V1
 
 
+# The file torchvision saves IMAGENET1K_V1 under in the torch hub cache. Named here because
+# importing torchvision.models only to read it costs ~4 s on every start-up check;
+# tests/recommender/test_embedders.py keeps it equal to torchvision's URL.
+RESNET50_CACHE_FILENAME = "resnet50-0676ba61.pth"
+
+
 def _resnet50_cache_file() -> Path:
     import torch
 
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(_resnet50_weights().url).name
+    return Path(torch.hub.get_dir()) / "checkpoints" / RESNET50_CACHE_FILENAME
 
 
 def _resnet50_version() -> str:

@@ -102,3 +102,11 @@ def test_query_embed_uses_the_garment_crop_on_white():
     from recommender.preprocess import garment_on_white
 
     np.testing.assert_allclose(vector, embedder.embed([garment_on_white(alone)])[0], atol=1e-4)
+
+
+def test_resnet50_cache_file_name_is_torchvisions():
+    from torchvision.models import ResNet50_Weights
+
+    from recommender.embedders.registry import RESNET50_CACHE_FILENAME
+
+    assert ResNet50_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1] == RESNET50_CACHE_FILENAME

@@ -10,6 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from crawler.models import Source
@@ -46,6 +47,10 @@ class Command(BaseCommand):
         )
         for line, reason in report.errors:
             self.stderr.write(f"{feed.name}, line {line}: {reason}")
+        # The import embeds what it stored; this finishes what an interrupted earlier run
+        # left (vectors, image hashes) and does nothing otherwise.
+        call_command("reindex", stdout=self.stdout, stderr=self.stderr)
+        call_command("reindex", hashes=True, stdout=self.stdout, stderr=self.stderr)
 
         password = self._admin_password()
         User = get_user_model()
