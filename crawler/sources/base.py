@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -14,6 +15,14 @@ from shop.services import ProductData
 
 class ParseError(ValueError):
     """A page or an item could not be understood; the message says what was wrong."""
+
+
+def json_load(text: str, *, what: str):
+    """Parse a JSON response; a broken one fails the page with a reason naming ``what``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ selectors (``#searchList > li div.li_inner``) belong to a site that no longer ex
 from __future__ import annotations
 
 import hashlib
-import json
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from crawler.sources.base import (
@@ -24,6 +23,7 @@ from crawler.sources.base import (
     ListingPage,
     ParseError,
     category_guess,
+    json_load,
     price_parse,
     text_clean,
 )
@@ -70,10 +70,7 @@ class MusinsaAdapter(Adapter):
         return f"{base}{LISTING_PATH}?{urlencode(query)}"
 
     def parse_listing(self, *, url: str, text: str, source) -> ListingPage:
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"The listing is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+        payload = json_load(text, what="The listing")
         data = payload.get("data") if isinstance(payload, dict) else None
         goods = data.get("list") if isinstance(data, dict) else None
         if not isinstance(goods, list):

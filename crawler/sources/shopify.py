@@ -14,7 +14,6 @@ variant (of any variant when all are sold out); in stock when any variant is ava
 from __future__ import annotations
 
 import hashlib
-import json
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from crawler.sources.base import (
@@ -24,6 +23,7 @@ from crawler.sources.base import (
     ParseError,
     category_guess,
     currency_normalise,
+    json_load,
     price_parse,
     text_clean,
 )
@@ -52,10 +52,7 @@ class ShopifyAdapter(Adapter):
         return f"{parts.scheme}://{parts.netloc}/products.json?{query}"
 
     def parse_listing(self, *, url: str, text: str, source) -> ListingPage:
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"products.json is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+        payload = json_load(text, what="products.json")
         products = payload.get("products") if isinstance(payload, dict) else None
         if not isinstance(products, list):
             raise ParseError("products.json has no products array; is this a Shopify storefront?")
