@@ -13,7 +13,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 # A local .env is convenient in development; production sets real environment variables.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
