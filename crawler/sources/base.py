@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,11 @@ from shop.services import ProductData
 
 class ParseError(ValueError):
     """A page or an item could not be understood; the message says what was wrong."""
+
+
+def content_fingerprint(keys: list[str]) -> str:
+    """A stable digest of what a listing page lists (ids or URLs), for ListingPage.fingerprint."""
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
 
 
 def json_load(text: str, *, what: str):

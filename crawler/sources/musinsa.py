@@ -14,7 +14,6 @@ selectors (``#searchList > li div.li_inner``) belong to a site that no longer ex
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from crawler.sources.base import (
@@ -23,6 +22,7 @@ from crawler.sources.base import (
     ListingPage,
     ParseError,
     category_guess,
+    content_fingerprint,
     json_load,
     price_parse,
     text_clean,
@@ -89,7 +89,7 @@ class MusinsaAdapter(Adapter):
                 item_url = PRODUCT_URL.format(goods_no=ident) if ident else url
                 result.errors.append(ItemError(item_url, str(exc)))
         ids = sorted(str(g.get("goodsNo")) for g in goods if isinstance(g, dict))
-        result.fingerprint = hashlib.sha256(",".join(ids).encode()).hexdigest() if ids else ""
+        result.fingerprint = content_fingerprint(ids) if ids else ""
 
         pagination = data.get("pagination") if isinstance(data.get("pagination"), dict) else {}
         has_next = pagination.get("hasNext")

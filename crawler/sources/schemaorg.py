@@ -12,7 +12,6 @@ data alone misses prices on many real pages, so each field falls through the thr
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urljoin, urlsplit
 
 import extruct
@@ -24,6 +23,7 @@ from crawler.sources.base import (
     ListingPage,
     ParseError,
     category_guess,
+    content_fingerprint,
     currency_normalise,
     price_parse,
     text_clean,
@@ -98,7 +98,7 @@ class SchemaOrgAdapter(Adapter):
             raise ParseError(f"The sitemap is not well-formed XML ({exc.msg}).") from exc
         locs = [(el.text or "").strip() for el in root.iter(f"{SITEMAP_NS}loc", "loc")]
         locs = [urljoin(url, loc) for loc in locs if loc]
-        page = ListingPage(fingerprint=hashlib.sha256("\n".join(locs).encode()).hexdigest())
+        page = ListingPage(fingerprint=content_fingerprint(locs))
         if root.tag.endswith("sitemapindex"):
             page.next_urls = locs
         else:
@@ -127,7 +127,7 @@ class SchemaOrgAdapter(Adapter):
         next_links = tree.xpath('//link[@rel="next"]/@href | //a[@rel="next"]/@href')
         page = ListingPage(detail_urls=_unique_canonical(links))
         page.next_urls = [urljoin(base, next_links[0])] if next_links else []
-        page.fingerprint = hashlib.sha256("\n".join(page.detail_urls).encode()).hexdigest() if links else ""
+        page.fingerprint = content_fingerprint(page.detail_urls) if links else ""
         return page
 
     # -- product pages

@@ -13,7 +13,6 @@ variant (of any variant when all are sold out); in stock when any variant is ava
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from crawler.sources.base import (
@@ -22,6 +21,7 @@ from crawler.sources.base import (
     ListingPage,
     ParseError,
     category_guess,
+    content_fingerprint,
     currency_normalise,
     json_load,
     price_parse,
@@ -67,7 +67,7 @@ class ShopifyAdapter(Adapter):
                     ItemError(urljoin(url, f"/products/{handle}") if handle else url, str(exc))
                 )
         ids = sorted(str(p.get("id")) for p in products if isinstance(p, dict))
-        result.fingerprint = hashlib.sha256(",".join(ids).encode()).hexdigest() if ids else ""
+        result.fingerprint = content_fingerprint(ids) if ids else ""
         if products:
             query = parse_qs(urlsplit(url).query)
             page = int((query.get("page") or ["1"])[0])
