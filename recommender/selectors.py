@@ -279,17 +279,19 @@ def product_alternatives_context(*, request, product) -> dict:
         duplicates_of=(product.image_sha256, phash, histogram),
         collapse_duplicates=True,
     )
-    context["alternatives"] = [
-        {
-            "product": item.product,
-            "similarity": item.similarity,
-            "similarity_percent": item.similarity_percent,
-            # Only comparable within one currency; the template shows "cheaper"/"dearer".
-            "price_difference": _difference(item.product, product),
-            "price_difference_abs": abs(_difference(item.product, product) or 0),
-        }
-        for item in found
-    ]
+    context["alternatives"] = []
+    for item in found:
+        # Only comparable within one currency; the template shows "cheaper"/"dearer".
+        difference = _difference(item.product, product)
+        context["alternatives"].append(
+            {
+                "product": item.product,
+                "similarity": item.similarity,
+                "similarity_percent": item.similarity_percent,
+                "price_difference": difference,
+                "price_difference_abs": abs(difference or 0),
+            }
+        )
     return context
 
 

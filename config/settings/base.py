@@ -148,6 +148,8 @@ CELERY_TASK_ROUTES = {
     "recommender.tasks.query_*": {"queue": "query"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Fixed periodic tasks; each app's section below adds its own (beat copies them into the DB).
+CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_TIMEZONE = TIME_ZONE
 # Model loading in a fresh worker child can take longer than Celery's 4 s default.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
@@ -224,7 +226,6 @@ RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", defau
 RECOMMENDER_DUPLICATE_HEADROOM = env.int("RECOMMENDER_DUPLICATE_HEADROOM", default=8)
 # Imports and crawls queue embedding on commit; this sweep catches anything missed (a
 # broker outage, a worker lost with its queue) every 15 minutes.
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE["recommender-embed-pending"] = {
     "task": "recommender.tasks.embed_pending",
     "schedule": 15 * 60,
@@ -256,7 +257,6 @@ FILE_UPLOAD_HANDLERS = [
 # How often the waiting page reloads itself (a meta refresh: works without JavaScript).
 FIND_SIMILAR_REFRESH_SECONDS = env.int("FIND_SIMILAR_REFRESH_SECONDS", default=2)
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
 CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
     "task": "recommender.tasks.uploads_delete_expired",
     "schedule": 24 * 60 * 60,
