@@ -6,10 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.core.files.base import ContentFile
 
 from recommender.services import embedding_compute_batch
-from tests.shop.factories import ProductFactory, category, jpeg_bytes
+from tests.shop.factories import photo_product
 
 pytestmark = pytest.mark.django_db
 
@@ -20,26 +19,16 @@ def catalogue(settings):
     skirt (another category) and a product with no vector yet."""
     settings.RECOMMENDER_MAX_DISTANCE = 2.0
 
-    def make(title, colour, price, kind="top", in_stock=True):
-        return ProductFactory(
-            title=title,
-            category=category(kind),
-            price=Decimal(price),
-            in_stock=in_stock,
-            image=ContentFile(jpeg_bytes(colour, size=(60, 80)), name=f"{title}.jpg"),
-            image_sha256=title,
-        )
-
     items = {
-        "main": make("Red top", (200, 30, 30), 20000),
-        "cheap_red": make("Cheap red top", (190, 40, 35), 15000),
-        "cheap_blue": make("Cheap blue top", (30, 30, 200), 9000),
-        "dear_green": make("Dear green top", (30, 160, 30), 40000),
-        "sold_out": make("Sold out red top", (205, 30, 30), 18000, in_stock=False),
-        "skirt": make("Red skirt", (200, 30, 30), 10000, kind="skirt"),
+        "main": photo_product("Red top", (200, 30, 30), 20000),
+        "cheap_red": photo_product("Cheap red top", (190, 40, 35), 15000),
+        "cheap_blue": photo_product("Cheap blue top", (30, 30, 200), 9000),
+        "dear_green": photo_product("Dear green top", (30, 160, 30), 40000),
+        "sold_out": photo_product("Sold out red top", (205, 30, 30), 18000, in_stock=False),
+        "skirt": photo_product("Red skirt", (200, 30, 30), 10000, kind="skirt"),
     }
     embedding_compute_batch(product_ids=[p.pk for p in items.values()])
-    items["unindexed"] = make("New top", (100, 100, 100), 5000)
+    items["unindexed"] = photo_product("New top", (100, 100, 100), 5000)
     return items
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
-from django.core.files.base import ContentFile
 
 from recommender.services import embedding_compute_batch
-from tests.shop.factories import ProductFactory, category, jpeg_bytes
+from tests.shop.factories import photo_product
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,18 +17,9 @@ pytestmark = [
 def test_cheaper_only_toggle_narrows_the_alternatives(settings, live_server, page):
     settings.RECOMMENDER_MAX_DISTANCE = 2.0
 
-    def make(title, colour, price):
-        return ProductFactory(
-            title=title,
-            category=category("top"),
-            price=Decimal(price),
-            image=ContentFile(jpeg_bytes(colour, size=(60, 80)), name=f"{title}.jpg"),
-            image_sha256=title,
-        )
-
-    main = make("Red top", (200, 30, 30), 20000)
-    cheap = make("Cheaper red top", (190, 40, 35), 15000)
-    dear = make("Dearer red top", (210, 35, 30), 30000)
+    main = photo_product("Red top", (200, 30, 30), 20000)
+    cheap = photo_product("Cheaper red top", (190, 40, 35), 15000)
+    dear = photo_product("Dearer red top", (210, 35, 30), 30000)
     embedding_compute_batch(product_ids=[main.pk, cheap.pk, dear.pk])
 
     page.goto(live_server.url + main.get_absolute_url())

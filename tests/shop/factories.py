@@ -56,3 +56,16 @@ class ProductFactory(factory.django.DjangoModelFactory):
     currency = "KRW"
     product_url = factory.LazyAttribute(lambda o: f"https://shop.example/p/{o.external_id}")
     image = factory.LazyAttribute(lambda o: ContentFile(jpeg_bytes(), name=f"{o.external_id}.jpg"))
+
+
+def photo_product(title: str, colour, price, *, kind: str = "top", in_stock: bool = True) -> Product:
+    """A product whose photo is a flat ``colour`` (so colour drives its neighbours), with a
+    distinct image hash per title (so near-duplicate exclusion leaves it alone)."""
+    return ProductFactory(
+        title=title,
+        category=category(kind),
+        price=Decimal(price),
+        in_stock=in_stock,
+        image=ContentFile(jpeg_bytes(colour, size=(60, 80)), name=f"{title}.jpg"),
+        image_sha256=title,
+    )

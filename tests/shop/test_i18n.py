@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
-from tests.shop.factories import ProductFactory, SourceFactory, category, jpeg_bytes
+from tests.shop.factories import ProductFactory, SourceFactory, category, jpeg_bytes, photo_product
 
 pytestmark = pytest.mark.django_db
 
@@ -173,17 +173,11 @@ def test_product_page_with_alternatives_is_korean(client, settings):
 
     settings.RECOMMENDER_MAX_DISTANCE = 2.0  # flat-colour photos: keep every neighbour
 
-    def make(title, colour, price):
-        return ProductFactory(
-            title=title,
-            category=category("top"),
-            price=Decimal(price),
-            image=ContentFile(jpeg_bytes(colour, size=(60, 80)), name=f"{title}.jpg"),
-            image_sha256=title,
-        )
-
-    products = [make("Red top", (200, 30, 30), 20000), make("Cheap red top", (190, 40, 35), 15000)]
-    products.append(make("Dear top", (30, 160, 30), 40000))
+    products = [
+        photo_product("Red top", (200, 30, 30), 20000),
+        photo_product("Cheap red top", (190, 40, 35), 15000),
+    ]
+    products.append(photo_product("Dear top", (30, 160, 30), 40000))
     # The demo's own source: its name is ours, so the page says it in Korean.
     products[0].source = SourceFactory(slug=settings.SHOP_DEMO_SOURCE_SLUG, name="Demo catalogue")
     products[0].save()
