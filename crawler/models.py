@@ -7,6 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from shop.models import TimeStampedModel
 
+# Listing.missed_runs stops counting here: PostgreSQL's smallint maximum (its docs, "Numeric
+# Types"). On a 5-minute schedule a product gone for about 114 days reaches it
+# (32767 x 5 min = 113.8 days); past it the count only means "at least this many", which is all
+# the inactivation rule needs, so the threshold below is capped at the same number.
+MISSED_RUNS_MAX = 32767
+
 
 def cron_validate(value: str) -> None:
     """A five-field cron expression Celery beat understands."""
@@ -94,7 +100,7 @@ class Source(TimeStampedModel):
     inactivate_after_missed_runs = models.PositiveSmallIntegerField(
         _("inactivate after missed runs"),
         default=3,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MISSED_RUNS_MAX)],
         help_text=_(
             "A product missing from this many complete runs in a row is hidden from the shop (never deleted)."
         ),
@@ -234,7 +240,12 @@ class Listing(models.Model):
         related_name="+",
         verbose_name=_("last seen in run"),
     )
-    missed_runs = models.PositiveSmallIntegerField(_("missed runs"), default=0)
+    missed_runs = models.PositiveSmallIntegerField(
+        _("missed runs"),
+        default=0,
+        validators=[MaxValueValidator(MISSED_RUNS_MAX)],
+        help_text=_("Complete runs in a row that did not list this product; counting stops at 32767."),
+    )
     page_url = models.URLField(_("page URL"), max_length=2000, blank=True, db_index=True)
     page_etag = models.CharField(_("page ETag"), max_length=500, blank=True)
     page_last_modified = models.CharField(_("page Last-Modified"), max_length=100, blank=True)

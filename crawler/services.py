@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.db.models.functions import Least
 from django.utils import timezone
 from w3lib.url import canonicalize_url
 
 from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult
-from crawler.models import CrawlRun, Listing, Source
+from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
 from crawler.sources import Adapter, ParseError, adapter_for
 from shop.images import ImageRejected
 from shop.models import Product
@@ -422,7 +423,8 @@ def _missed_runs_count(crawl: _Crawl) -> None:
         return
     with transaction.atomic():
         missed = Listing.objects.filter(source=source).exclude(last_run=run)
-        missed.update(missed_runs=F("missed_runs") + 1)
+        # Saturating: a listing gone for months must not overflow the column and fail every run.
+        missed.update(missed_runs=Least(F("missed_runs") + 1, MISSED_RUNS_MAX))
         run.products_inactivated = Product.objects.filter(
             listing__source=source,
             listing__missed_runs__gte=source.inactivate_after_missed_runs,
