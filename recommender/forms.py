@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.conf import settings
@@ -42,12 +43,24 @@ class UploadForm(forms.Form):
         return upload
 
 
-def _parse_box(value: str) -> tuple[int, int, int, int] | None:
-    try:
-        parts = [int(round(float(v))) for v in value.split(",")]
-    except ValueError:
+# One corner coordinate as the page's script writes it: a plain decimal number, at most
+# BOX_COORD_DIGITS digits before the point. Anything else (inf, nan, 1e400, hex, 300 digits)
+# is refused before it becomes a number, so no float or int conversion can overflow.
+BOX_COORD_DIGITS = 5
+_BOX_COORD = re.compile(rf"-?\d{{1,{BOX_COORD_DIGITS}}}(?:\.\d{{1,6}})?")
+
+
+def box_parse(value: str) -> tuple[int, int, int, int] | None:
+    """Read "x0,y0,x1,y1" (photo pixels, rounded half up); None unless exactly four plain numbers.
+
+    Order and range are not checked here: a box dragged right-to-left or past the photo's
+    edge is ordered and clipped against the photo (refine.box_clip).
+    """
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 4 or not all(_BOX_COORD.fullmatch(part) for part in parts):
         return None
-    return tuple(parts) if len(parts) == 4 else None
+    x0, y0, x1, y1 = (int(Decimal(part).quantize(Decimal(1), rounding=ROUND_HALF_UP)) for part in parts)
+    return x0, y0, x1, y1
 
 
 class SearchForm(forms.Form):
@@ -57,7 +70,11 @@ class SearchForm(forms.Form):
     """
 
     garment = forms.IntegerField(required=False, min_value=0)
-    box = forms.CharField(required=False, max_length=80)
+    box = forms.CharField(
+        required=False,
+        max_length=80,
+        error_messages={"max_length": gettext_lazy("The crop box could not be read. Please draw it again.")},
+    )
     whole = forms.BooleanField(required=False)
     f = forms.BooleanField(required=False, widget=forms.HiddenInput)
     category = forms.MultipleChoiceField(
@@ -83,7 +100,7 @@ class SearchForm(forms.Form):
         value = self.cleaned_data.get("box") or ""
         if not value:
             return None
-        box = _parse_box(value)
+        box = box_parse(value)
         if box is None:
             raise forms.ValidationError(_("The crop box could not be read. Please draw it again."))
         return box
