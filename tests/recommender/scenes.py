@@ -1,4 +1,4 @@
-"""Test pictures built from the real CC0 clothing photos in /work/shared/data/clothing-cc0.
+"""Test pictures built from the real CC0 clothing photos shipped in demo/catalogue/images.
 
 A "scene" is a garment photo cut to a garment-shaped silhouette and pasted onto a busy mosaic of
 other photos, so the true garment mask is known exactly.
@@ -6,23 +6,19 @@ other photos, so the true garment mask is known exactly.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
 
-DATA = Path(os.environ.get("LOOKALIKE_CC0_DATA", "/work/shared/data/clothing-cc0"))
+# The photos every clone has (CC0, see demo/catalogue/LICENSE): one folder per garment class.
+DATA = Path(__file__).resolve().parents[2] / "demo" / "catalogue" / "images"
 
 
 def cc0_photos(kind: str, count: int) -> list[Path]:
-    folder = DATA / "test" / kind
-    if not folder.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"The CC0 clothing photos are missing at {DATA}; set LOOKALIKE_CC0_DATA.")
-        pytest.skip(f"The CC0 clothing photos are not at {DATA} (set LOOKALIKE_CC0_DATA).")
-    return sorted(folder.glob("*.jpg"))[:count]
+    photos = sorted((DATA / kind).glob("*.jpg"))[:count]
+    assert len(photos) == count, f"demo/catalogue/images/{kind} has fewer than {count} photos"
+    return photos
 
 
 def tshirt_silhouette(width: int, height: int, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender.embedders import EmbedderUnavailable, get_embedder
 from recommender.evaluation import encode, rankings, recall_at
 
-DEFAULT_DATA = "/work/shared/data/clothing-cc0"
+# The CC0 photos every clone has; point --data at a larger folder for firmer numbers.
+DEFAULT_DATA = settings.BASE_DIR / "demo" / "catalogue" / "images"
 
 
 class Command(BaseCommand):
