@@ -29,6 +29,7 @@ from PIL import Image
 from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import ProductColour, QueryImage
 from recommender.refine import box_clip, box_refine, mask_box, mask_decode, mask_encode, mask_outline
+from shop.clients import client_address
 from shop.images import DecodedImage, ImageRejected, image_decode
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ STORE_JPEG_QUALITY = 90
 
 def client_hash(request) -> str:
     """A keyed hash of the client's address (the log can group uploads without storing IPs)."""
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)
     return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()[:32]
 
 

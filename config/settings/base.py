@@ -244,6 +244,9 @@ CELERY_BEAT_SCHEDULE["recommender-embed-pending"] = {
 FIND_SIMILAR_UPLOAD_RATE = env("FIND_SIMILAR_UPLOAD_RATE", default="20/h")
 # The cache django-ratelimit counts in; production needs a shared one (Redis), not per-process.
 RATELIMIT_USE_CACHE = env("RATELIMIT_USE_CACHE", default="default")
+# Every key="ip" limit keys on the client address from trusted proxies only
+# (TRUSTED_PROXY_COUNT); REMOTE_ADDR behind a proxy would give the whole site one budget.
+RATELIMIT_IP_META_KEY = "shop.clients.client_address"
 # Uploads (rows and photo files) are deleted after this many days by uploads_delete_expired.
 FIND_SIMILAR_RETENTION_DAYS = env.int("FIND_SIMILAR_RETENTION_DAYS", default=30)
 # Uploaded photos are stored upright, re-encoded, at most this long on the longest side: the
