@@ -111,8 +111,11 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
         except ImageRejected as exc:
             reason = str(exc)
             logger.warning("Product %s not embedded: %s", pk, reason)
-            product_image_flag(product=product, reason=reason)
-            Product.objects.filter(pk=pk).update(needs_embedding=False)
+            # Flagged and unmarked only if the image is still the one that failed, the same
+            # check as the success path: a crawl may have replaced it (and deleted the old
+            # file) since the batch loaded the row; the new image still needs its vector.
+            if not product_image_flag(product=product, reason=reason, unmark=True):
+                logger.info("Product %s: image replaced during the batch; left for the next one", pk)
             result.failed[pk] = reason
             continue
         crops.append((product, crop, region))

@@ -150,10 +150,22 @@ def product_image_store(*, product: Product, data: bytes, max_bytes: int | None 
     return True
 
 
-def product_image_flag(*, product: Product, reason: str) -> None:
-    """Record why the product's image could not be used (shown in the admin)."""
-    product.image_error = reason[:2000]
-    product.save(update_fields=["image_error", "updated_at"])
+def product_image_flag(*, product: Product, reason: str, unmark: bool = False) -> bool:
+    """Record why the product's image could not be used (shown in the admin); ``unmark``
+    also clears needs_embedding (nothing to embed until the image changes).
+
+    Only while the stored image is still the one ``product`` was loaded with: a crawl or an
+    import may have replaced it since (a good image must not inherit the old one's flag, or
+    lose its mark). Returns False, changing nothing, when it was replaced.
+    """
+    changes = {"image_error": reason[:2000], "updated_at": timezone.now()}
+    if unmark:
+        changes["needs_embedding"] = False
+    flagged = bool(Product.objects.filter(pk=product.pk, image_sha256=product.image_sha256).update(**changes))
+    if flagged:
+        for name, value in changes.items():
+            setattr(product, name, value)
+    return flagged
 
 
 @dataclass
