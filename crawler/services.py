@@ -30,7 +30,14 @@ from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
 from crawler.sources import Adapter, ParseError, adapter_for
 from shop.images import ImageRejected
 from shop.models import Product
-from shop.services import ProductData, UpsertResult, product_image_flag, product_image_store, product_upsert
+from shop.services import (
+    ProductData,
+    ProductRejected,
+    UpsertResult,
+    product_image_flag,
+    product_image_store,
+    product_upsert,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +281,10 @@ def _product_save(
                 listing.save(update_fields=list(defaults))
             else:
                 listing, _ = Listing.objects.update_or_create(product=product, defaults=defaults)
+    except ProductRejected as exc:
+        run.products_failed += 1
+        crawl.error(data.product_url or page_url or data.external_id, str(exc))
+        return None
     except DatabaseError as exc:
         run.products_failed += 1
         crawl.error(data.product_url or page_url or data.external_id, f"Could not save the product: {exc}")

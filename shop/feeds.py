@@ -35,7 +35,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from shop.garments import GARMENT_KINDS
-from shop.services import ProductData
+from shop.models import Product
+from shop.services import PRICE_MAX, ProductData, ProductRejected, product_data_check
 
 COLUMNS = (
     "external_id",
@@ -50,11 +51,10 @@ COLUMNS = (
 )
 REQUIRED = ("external_id", "title", "category", "price", "image")
 DEFAULT_CURRENCY = "KRW"
-# Product.price is DECIMAL(12, 2): at most 10 digits before the point.
-MAX_PRICE = Decimal("9999999999.99")
 TRUE_WORDS = {"true", "yes", "1", "y", "in stock", "in_stock"}
 FALSE_WORDS = {"false", "no", "0", "n", "sold out", "sold_out"}
 _url_validator = URLValidator(schemes=["http", "https"])
+URL_MAX_LENGTH = Product._meta.get_field("product_url").max_length
 
 
 class FeedError(ValueError):
@@ -163,6 +163,12 @@ def feed_row_clean(values: dict[str, str], *, line: int) -> FeedRow:
     currency = (v["currency"] or DEFAULT_CURRENCY).upper()
     if not is_currency(currency):
         raise FeedRowError(f'Unknown currency "{v["currency"]}". Use an ISO 4217 code such as KRW or USD.')
+    for name, value in (("product_url", v["product_url"]), ("image URL", v["image"])):
+        # Before the URL check: URLValidator accepts up to 2,048 characters, the columns 2,000.
+        if len(value) > URL_MAX_LENGTH:
+            raise FeedRowError(
+                f"The {name} is longer than {URL_MAX_LENGTH} characters ({len(value)}); please shorten it."
+            )
     if v["product_url"]:
         try:
             _url_validator(v["product_url"])
@@ -190,6 +196,11 @@ def feed_row_clean(values: dict[str, str], *, line: int) -> FeedRow:
         image_url=image_url,
         in_stock=in_stock,
     )
+    try:
+        # Every length the catalogue's columns allow, before an image is read or downloaded.
+        product_data_check(data)
+    except ProductRejected as exc:
+        raise FeedRowError(str(exc)) from None
     return FeedRow(line=line, data=data, image=image)
 
 
@@ -203,8 +214,8 @@ def _price_parse(text: str) -> Decimal:
         raise FeedRowError(f'The price "{text}" is not a number. Write it like 12900 or 26.00.')
     if price < 0:
         raise FeedRowError(f"The price {text} is negative; prices must be 0 or more.")
-    if price > MAX_PRICE:
-        raise FeedRowError(f"The price {text} is too large (at most {MAX_PRICE}).")
+    if price > PRICE_MAX:
+        raise FeedRowError(f"The price {text} is too large (at most {PRICE_MAX}).")
     return price.quantize(Decimal("0.01"))
 
 

@@ -17,7 +17,15 @@ from django.utils.text import slugify
 from tqdm import tqdm
 
 from shop.images import ImageRejected, image_decode
+from shop.links import url_is_http
 from shop.models import Brand, Category, PriceHistory, Product
+
+# Product.price is DECIMAL(12, 2): at most 10 digits before the point.
+PRICE_MAX = Decimal("9999999999.99")
+
+
+class ProductRejected(ValueError):
+    """The product's data cannot be stored as it is; the message names the field and what to fix."""
 
 
 class UpsertResult(enum.StrEnum):
@@ -45,6 +53,39 @@ class ProductData:
 _PLAIN_FIELDS = ("title", "price", "currency", "product_url", "image_url", "in_stock")
 
 
+def product_data_check(data: ProductData) -> None:
+    """Raise ProductRejected when a value does not fit its column or is not a safe link.
+
+    Feeds and crawled shops write the same columns, so both are checked here, before any
+    write: an over-long value would otherwise be a database error that stops the caller.
+    Lengths come from the models, so a migration that changes one changes this too.
+    """
+    lengths = [
+        ("external_id", data.external_id, Product._meta.get_field("external_id").max_length),
+        ("title", data.title, Product._meta.get_field("title").max_length),
+        ("brand", data.brand, Brand._meta.get_field("name").max_length),
+        ("product_url", data.product_url, Product._meta.get_field("product_url").max_length),
+        ("image URL", data.image_url, Product._meta.get_field("image_url").max_length),
+    ]
+    for name, value, limit in lengths:
+        if len(value) > limit:
+            raise ProductRejected(
+                f"The {name} is longer than {limit} characters ({len(value)}); please shorten it."
+            )
+    for name, value in (("product_url", data.product_url), ("image URL", data.image_url)):
+        if value and not url_is_http(value):
+            raise ProductRejected(f'The {name} "{value[:100]}" is not an http(s) address.')
+    if not (len(data.currency) == 3 and data.currency.isascii() and data.currency.isalpha()) or (
+        data.currency != data.currency.upper()
+    ):
+        raise ProductRejected(
+            f'The currency "{data.currency[:20]}" is not a three-letter ISO 4217 code such as KRW or USD.'
+        )
+    price = data.price
+    if not isinstance(price, Decimal) or not price.is_finite() or price < 0 or price > PRICE_MAX:
+        raise ProductRejected(f"The price {str(price)[:30]} is not between 0 and {PRICE_MAX}.")
+
+
 def brand_get_or_create(*, name: str) -> Brand | None:
     name = " ".join(name.split())
     if not name:
@@ -52,11 +93,14 @@ def brand_get_or_create(*, name: str) -> Brand | None:
     brand = Brand.objects.filter(name__iexact=name).first()
     if brand:
         return brand
-    base = slugify(name, allow_unicode=True) or "brand"
+    limit = Brand._meta.get_field("slug").max_length
+    base = (slugify(name, allow_unicode=True) or "brand")[:limit]
     slug, n = base, 1
     while Brand.objects.filter(slug=slug).exists():
         n += 1
-        slug = f"{base}-{n}"
+        suffix = f"-{n}"
+        # A suffix on a slug already at the column's length must replace its end, not overflow it.
+        slug = base[: limit - len(suffix)] + suffix
     return Brand.objects.create(name=name, slug=slug)
 
 
@@ -82,7 +126,9 @@ def product_upsert(*, source, data: ProductData, seen_at=None) -> tuple[Product,
 
     Idempotent: the same data twice leaves one product and one price-history row.
     The row is locked while it is compared, so two crawls of one source cannot race.
+    Raises ProductRejected (nothing written) for data that does not fit (product_data_check).
     """
+    product_data_check(data)
     seen_at = seen_at or timezone.now()
     brand = brand_get_or_create(name=data.brand)
     category = category_get(slug=data.category)
@@ -211,7 +257,7 @@ def catalog_import(*, path: Path, source, progress: bool = False) -> ImportRepor
                     raise values
                 row = feed_row_clean(values, line=line)
                 result, image_changed = _feed_row_import(row=row, source=source, folder=path.parent)
-            except (FeedRowError, ImageRejected) as exc:
+            except (FeedRowError, ImageRejected, ProductRejected) as exc:
                 report.errors.append((line, str(exc)))
                 continue
             setattr(report, result.value, getattr(report, result.value) + 1)

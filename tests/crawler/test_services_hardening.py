@@ -50,3 +50,23 @@ def test_inactivate_after_missed_runs_cannot_exceed_the_saturated_count(make_sou
     with pytest.raises(ValidationError) as caught:
         source.full_clean()
     assert "inactivate_after_missed_runs" in caught.value.message_dict
+
+
+def test_overlong_crawled_fields_fail_that_product_with_a_reason_and_the_run_goes_on(musinsa, shop_server):
+    """Issue 11 item 4 in the crawler: a URL longer than its column (2,000 characters) is reported
+    for that product; the others are stored. (Adapters already shorten titles and brands.)"""
+    data = json.loads((FIXTURES / "musinsa_page1.json").read_text().replace("{base}", shop_server.base))
+    tee, hoodie = data["data"]["list"][0], data["data"]["list"][1]
+    tee["thumbnail"] = f"{shop_server.base}/img/" + "r" * 2010 + ".png"
+    hoodie["goodsLinkUrl"] = "https://www.musinsa.com/products/" + "9" * 2010
+    shop_server.route(page_path(1), body=json.dumps(data), content_type="application/json")
+
+    run = crawl_run_execute(source_id=musinsa.pk)
+
+    assert run.status == "partial"
+    assert set(Product.objects.values_list("external_id", flat=True)) == {"3012348", "3012349"}
+    reasons = [e["reason"] for e in run.errors]
+    assert any("image URL is longer than 2000 characters" in r for r in reasons), reasons
+    assert any("product_url is longer than 2000 characters" in r for r in reasons), reasons
+    assert not any("value too long" in r for r in reasons), reasons
+    assert run.products_failed == 3  # the two above and the fixture's product without a price

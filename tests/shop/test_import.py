@@ -258,3 +258,41 @@ def test_a_feed_that_is_not_utf8_is_refused_with_advice(db, tmp_path):
     )
     with pytest.raises(CommandError, match="not UTF-8 text.*save it as UTF-8"):
         call_command("import_catalog", str(path), "--no-progress")
+
+
+def test_overlong_fields_are_reported_by_line_and_other_rows_keep_importing(source, tmp_path):
+    """Issue 11 item 4: a brand over 200 characters or a URL of 2,001-2,048 characters (valid for
+    URLValidator, too long for the column) stopped the whole import with a database error."""
+    long_url = "https://shop.example/p/" + "a" * (2040 - len("https://shop.example/p/"))
+    base = dict(category="top", price="1000", image="img/a.jpg")
+    rows = [
+        dict(base, external_id="ok1", title="Good tee", brand="Hanul"),  # line 2
+        dict(base, external_id="b1", title="Tee", brand="B" * 201),  # line 3
+        dict(base, external_id="b2", title="Tee", product_url=long_url),  # line 4
+        dict(base, external_id="b3", title="Tee", image=long_url + ".jpg"),  # line 5: image URL
+        dict(base, external_id="ok2", title="Good skirt", category="skirt"),  # line 6
+    ]
+    report = catalog_import(path=_feed(tmp_path, rows), source=source)
+
+    assert sorted(Product.objects.values_list("external_id", flat=True)) == ["ok1", "ok2"]
+    errors = dict(report.errors)
+    assert sorted(errors) == [3, 4, 5]
+    assert "brand is longer than 200 characters" in errors[3]
+    assert "product_url is longer than 2000 characters" in errors[4]
+    assert "image URL is longer than 2000 characters" in errors[5]
+
+
+def test_brands_whose_slugs_clash_at_the_maximum_length_both_import(source, tmp_path):
+    """Two 200-character brands that slugify alike: the second slug gets a suffix and must still
+    fit the slug column (it was 202 characters: a database error)."""
+    first, second = "A" * 199 + "!", "A" * 199 + "?"
+    base = dict(category="top", price="1000", image="img/a.jpg")
+    rows = [
+        dict(base, external_id="x1", title="Tee one", brand=first),
+        dict(base, external_id="x2", title="Tee two", brand=second),
+    ]
+    report = catalog_import(path=_feed(tmp_path, rows), source=source)
+    assert report.errors == [] and report.created == 2
+    brands = sorted(Product.objects.values_list("brand__name", "brand__slug"))
+    assert [name for name, _ in brands] == [first, second]
+    assert len({slug for _, slug in brands}) == 2 and all(len(slug) <= 200 for _, slug in brands)
