@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -133,7 +134,10 @@ class QueryImageAdmin(admin.ModelAdmin):
     def thumbnail(self, obj):
         if not obj.image:
             return "-"
-        return format_html('<img src="{}" alt="" style="max-height:64px;max-width:96px">', obj.image.url)
+        return format_html(
+            '<img src="{}" alt="" style="max-height:64px;max-width:96px">',
+            reverse("recommender:find_similar_photo", kwargs={"pk": obj.pk}),
+        )
 
     @admin.display(description=_("photo"))
     def preview(self, obj):
@@ -142,7 +146,7 @@ class QueryImageAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}"><img src="{}" alt="" style="max-height:320px;max-width:100%"></a>',
             obj.get_absolute_url(),
-            obj.image.url,
+            reverse("recommender:find_similar_photo", kwargs={"pk": obj.pk}),
         )
 
     @admin.display(description=_("garments found"))

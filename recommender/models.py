@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from pgvector.django import HalfVectorField, HnswIndex
 
 from recommender.embedders.registry import REGISTRY
+from recommender.storage import upload_storage
 from shop.models import TimeStampedModel
 
 # HNSW build parameters: pgvector's defaults (m=16, ef_construction=64) suit catalogues of
@@ -126,7 +127,9 @@ class QueryImage(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The decoded photo, upright and re-encoded as JPEG (so no EXIF, GPS included, is kept).
-    image = models.ImageField(_("photo"), upload_to="uploads/%Y/%m/")
+    # In the private "uploads" storage (recommender/storage.py): no public URL; the result
+    # page's photo view streams it.
+    image = models.ImageField(_("photo"), upload_to="uploads/%Y/%m/", storage=upload_storage)
     width = models.PositiveIntegerField(_("width"), default=0)
     height = models.PositiveIntegerField(_("height"), default=0)
     sha256 = models.CharField(_("SHA-256 of the uploaded file"), max_length=64, db_index=True)

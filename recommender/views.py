@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -243,6 +243,24 @@ def find_similar_result(request, pk):
         }
     )
     return render(request, "recommender/find_similar_result.html", context)
+
+
+@require_GET
+def find_similar_photo(request, pk):
+    """A shopper's uploaded photo, streamed from the private uploads storage to whoever holds
+    the upload's unguessable id (the result page's own URL); never public, never cached by
+    shared caches."""
+    upload = get_object_or_404(QueryImage.objects.only("id", "image"), pk=pk)
+    if not upload.image:
+        raise Http404
+    try:
+        handle = upload.image.storage.open(upload.image.name, "rb")
+    except OSError as exc:  # deleted by retention between the two reads
+        raise Http404 from exc
+    response = FileResponse(handle, content_type="image/jpeg")  # stored re-encoded as JPEG
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def _rect(box) -> dict | None:

@@ -23,8 +23,9 @@ URL = "/find-similar/"
 
 @pytest.fixture(autouse=True)
 def _own_media_root(settings, tmp_path):
-    """A media folder per test, so "nothing stored" sees only this test's files."""
+    """Media and upload folders per test, so "nothing stored" sees only this test's files."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
 def _post(client, data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg"):
@@ -32,7 +33,7 @@ def _post(client, data: bytes, name: str = "photo.jpg", content_type: str = "ima
 
 
 def _nothing_stored(settings) -> bool:
-    uploads = Path(settings.MEDIA_ROOT) / "uploads"
+    uploads = Path(settings.PRIVATE_MEDIA_ROOT) / "uploads"
     return QueryImage.objects.count() == 0 and not (uploads.exists() and any(uploads.rglob("*.jpg")))
 
 
