@@ -86,11 +86,14 @@ class SearchForm(forms.Form):
     price_max = forms.DecimalField(
         label=gettext_lazy("Max price"), required=False, min_value=Decimal(0), max_digits=12, decimal_places=2
     )
+    # The shopper's currency: the price range applies within it (amounts are not converted).
+    currency = forms.ChoiceField(label=gettext_lazy("Currency"), required=False)
     brand = forms.ChoiceField(label=gettext_lazy("Brand"), required=False)
     n = forms.IntegerField(required=False, min_value=1)
 
-    def __init__(self, *args, categories=None, brands=None, **kwargs):
+    def __init__(self, *args, categories=None, brands=None, currencies=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
         categories = categories if categories is not None else Category.objects.all()
         brands = brands if brands is not None else Brand.objects.filter(products__is_active=True).distinct()
         self.fields["category"].choices = [(c.slug, c.display_name) for c in categories]

@@ -65,6 +65,7 @@ def similar_products(
     categories=None,
     price_min: Decimal | None = None,
     price_max: Decimal | None = None,
+    currency: str | None = None,
     brand: str | None = None,
     exclude_ids=(),
     in_stock_only: bool = True,
@@ -77,7 +78,9 @@ def similar_products(
 ) -> list[SimilarProduct]:
     """The active products nearest to ``vector`` among those embedded with ``model_key``.
 
-    Filters: category slugs, price range (inclusive), brand slug, excluded ids, in stock.
+    Filters: category slugs, price range (inclusive; with ``currency``, only products priced
+    in it, as amounts in different currencies are not comparable), brand slug, excluded ids,
+    in stock.
     Cosine distance on the model's HNSW index (the same expression as the index); results
     farther than RECOMMENDER_MAX_DISTANCE are dropped. With ``query_histogram`` the nearest
     RECOMMENDER_COLOUR_RERANK_POOL are re-ranked by blending in the colour distance
@@ -106,6 +109,8 @@ def similar_products(
         qs = qs.filter(product__in_stock=True)
     if categories:
         qs = qs.filter(product__category__slug__in=list(categories))
+    if currency and (price_min is not None or price_max is not None):
+        qs = qs.filter(product__currency=currency)
     if price_min is not None:
         qs = qs.filter(product__price__gte=price_min)
     if price_max is not None:
@@ -271,6 +276,8 @@ def product_alternatives_context(*, request, product) -> dict:
         categories=[product.category.slug] if product.category_id else None,
         price_min=price_min,
         price_max=price_max,
+        # "Cheaper" and the price range are in this product's currency (no conversion yet).
+        currency=product.currency,
         exclude_ids=[product.pk],
         k=settings.RECOMMENDER_ALTERNATIVES_COUNT,
         query_histogram=np.asarray(histogram) if histogram else None,

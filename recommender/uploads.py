@@ -231,6 +231,7 @@ def upload_search(
     categories: list[str] | None,
     price_min: Decimal | None = None,
     price_max: Decimal | None = None,
+    currency: str | None = None,
     brand: str | None = None,
     count: int = 10,
 ) -> SearchOutcome:
@@ -286,6 +287,7 @@ def upload_search(
         categories=categories or None,
         price_min=price_min,
         price_max=price_max,
+        currency=currency,
         brand=brand or None,
         exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
         k=count,
@@ -308,6 +310,7 @@ def upload_search(
         "categories": categories,
         "price_min": str(price_min) if price_min is not None else None,
         "price_max": str(price_max) if price_max is not None else None,
+        "currency": currency,
         "brand": brand or None,
     }
     upload.results = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]

@@ -30,6 +30,7 @@ from recommender.uploads import (
 )
 from shop.images import ImageRejected
 from shop.models import Brand, Category, Product
+from shop.selectors import catalogue_currencies
 
 logger = logging.getLogger(__name__)
 
@@ -153,10 +154,18 @@ def find_similar_result(request, pk):
             active__gt=0
         )
     )
-    form = SearchForm(request.GET, categories=categories, brands=brands)
+    currencies = catalogue_currencies()
+    form = SearchForm(request.GET, categories=categories, brands=brands, currencies=currencies)
     choice = _choice_from(form, upload)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {"n": settings.FIND_SIMILAR_RESULTS_STEP}
+    # Prices compare within one currency: the shopper's choice, else the product searched
+    # from, else the catalogue's most common.
+    currency = (
+        data.get("currency")
+        or (upload.source_product.currency if upload.source_product else None)
+        or (currencies[0] if currencies else None)
+    )
     try:
         outcome = upload_search(
             upload=upload,
@@ -164,6 +173,7 @@ def find_similar_result(request, pk):
             categories=data.get("category", []) if data.get("f") else None,
             price_min=data.get("price_min"),
             price_max=data.get("price_max"),
+            currency=currency,
             brand=data.get("brand") or None,
             count=data["n"],
         )
@@ -180,6 +190,7 @@ def find_similar_result(request, pk):
         "category": outcome.categories,
         "price_min": data.get("price_min"),
         "price_max": data.get("price_max"),
+        "currency": currency,
         "brand": data.get("brand") or "",
     }
     choice_params = {
@@ -187,7 +198,12 @@ def find_similar_result(request, pk):
         "box": ",".join(str(v) for v in outcome.choice.box) if outcome.choice.box else None,
         "whole": 1 if outcome.choice.whole else None,
     }
-    filter_form = SearchForm(initial={**shown_filters, **choice_params}, categories=categories, brands=brands)
+    filter_form = SearchForm(
+        initial={**shown_filters, **choice_params},
+        categories=categories,
+        brands=brands,
+        currencies=currencies,
+    )
     garments = []
     for index, garment in enumerate(upload.garments):
         garments.append(
@@ -237,6 +253,7 @@ def find_similar_result(request, pk):
             ),
             "preselected": GARMENT_CATEGORIES.get(outcome.kind, []) if outcome.kind else [],
             "count": n,
+            "currencies": currencies,
             # Labels sized in photo pixels (the overlay's units): ~3.5% of the longer side.
             "label_size": round(max(upload.width, upload.height) * 0.035, 1),
             "label_stroke": round(max(upload.width, upload.height) * 0.006, 1),

@@ -25,11 +25,15 @@ class ProductFilterForm(forms.Form):
     price_max = forms.DecimalField(
         label=_("Maximum price"), required=False, min_value=0, max_digits=12, decimal_places=2
     )
+    # The shopper's currency: price bounds and price sorts apply within it (no conversion).
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
     in_stock = forms.BooleanField(label=_("In stock only"), required=False)
     sort = forms.ChoiceField(label=_("Sort by"), required=False)
 
-    def __init__(self, *args, brands=(), **kwargs):
+    def __init__(self, *args, brands=(), currencies=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.currencies = list(currencies)
+        self.fields["currency"].choices = [(c, c) for c in self.currencies]
         self.fields["category"].choices = [("", _("All categories")), *GARMENT_KINDS.items()]
         self.fields["brand"].choices = [("", _("All brands")), *((b.slug, b.name) for b in brands)]
         searching = bool(str(self.data.get("q", "")).strip())
@@ -51,4 +55,7 @@ class ProductFilterForm(forms.Form):
         """The valid values only: a bad field is ignored (and shown as an error), the rest apply."""
         self.is_valid()
         cleaned = getattr(self, "cleaned_data", {})
-        return {name: cleaned.get(name) for name in self.fields if name not in self.errors}
+        filters = {name: cleaned.get(name) for name in self.fields if name not in self.errors}
+        # No (valid) choice: the catalogue's most common currency.
+        filters["currency"] = filters.get("currency") or (self.currencies[0] if self.currencies else None)
+        return filters

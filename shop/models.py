@@ -75,8 +75,15 @@ class ProductQuerySet(models.QuerySet):
     def by_brand(self, slug: str | None) -> ProductQuerySet:
         return self.filter(brand__slug=slug) if slug else self
 
-    def price_between(self, low: Decimal | None, high: Decimal | None) -> ProductQuerySet:
+    def price_between(
+        self, low: Decimal | None, high: Decimal | None, *, currency: str | None = None
+    ) -> ProductQuerySet:
+        """Priced from ``low`` to ``high`` (inclusive). Amounts in different currencies are not
+        comparable (there is no conversion), so with a bound and a ``currency`` only products
+        priced in that currency remain."""
         qs = self
+        if currency and (low is not None or high is not None):
+            qs = qs.filter(currency=currency)
         if low is not None:
             qs = qs.filter(price__gte=low)
         if high is not None:

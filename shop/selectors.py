@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Q
+from django.db.models import Case, Count, Q, Value, When
 from django.db.models.functions import Greatest
 
 from shop.models import Brand, Product, ProductQuerySet
@@ -17,6 +17,19 @@ SORT_ORDERS = {
     "price_desc": ("-price", "-id"),
     "relevance": ("-relevance", "-created_at", "-id"),
 }
+
+
+def catalogue_currencies() -> list[str]:
+    """The currencies of the active catalogue, the most common first: the choices of the
+    price filters, whose default is the first (prices compare only within one currency)."""
+    rows = (
+        Product.objects.active()
+        .values("currency")
+        .annotate(n=Count("id"))
+        .order_by("-n", "currency")
+        .values_list("currency", flat=True)
+    )
+    return list(rows)
 
 
 def brands_with_products() -> list[Brand]:
@@ -52,17 +65,21 @@ def product_browse(
     price_max: Decimal | None = None,
     in_stock: bool = False,
     sort: str | None = "",
+    currency: str | None = None,
 ) -> ProductQuerySet:
     """The browse page's products: filtered, searched and sorted.
 
     The default (or an unknown) sort is the best match first when searching, else newest first.
+    ``currency`` is the shopper's: a price range keeps only products priced in it, and the
+    price sorts list it first, then each other currency on its own (amounts in different
+    currencies are never ordered against each other).
     """
     qs = (
         Product.objects.browsable()
         .select_related("source")
         .in_category(category or None)
         .by_brand(brand or None)
-        .price_between(price_min, price_max)
+        .price_between(price_min, price_max, currency=currency)
     )
     if in_stock:
         qs = qs.in_stock()
@@ -71,4 +88,9 @@ def product_browse(
         qs = product_search(qs, q)
     if sort not in SORT_ORDERS or (sort == "relevance" and not searching):
         sort = "relevance" if searching else "newest"
+    if sort in ("price_asc", "price_desc"):
+        order = ["currency", *SORT_ORDERS[sort]]
+        if currency:
+            order.insert(0, Case(When(currency=currency, then=Value(0)), default=Value(1)))
+        return qs.order_by(*order)
     return qs.order_by(*SORT_ORDERS[sort])

@@ -5,11 +5,12 @@ from django.shortcuts import get_object_or_404, render
 from recommender.selectors import product_alternatives_context
 from shop.forms import ProductFilterForm
 from shop.models import Product
-from shop.selectors import brands_with_products, product_browse
+from shop.selectors import brands_with_products, catalogue_currencies, product_browse
 
 
 def product_list(request):
-    form = ProductFilterForm(request.GET or None, brands=brands_with_products())
+    currencies = catalogue_currencies()
+    form = ProductFilterForm(request.GET or None, brands=brands_with_products(), currencies=currencies)
     filters = form.filters() if request.GET else {}
     products = product_browse(**{k: v for k, v in filters.items() if v not in (None, "")})
     # get_page() turns a page number that is not a number, or past the end, into a real page.
@@ -22,10 +23,14 @@ def product_list(request):
         "page": page,
         "products": products,
         "query_string": query.urlencode(),
-        "has_filters": any(v not in (None, "", False) for k, v in filters.items() if k != "sort"),
+        # The currency is a setting of the price filter, not a filter of its own.
+        "has_filters": any(
+            v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "currency")
+        ),
         # Phones show the filters folded unless some are in use (a search alone keeps them folded).
         "filters_open": bool(form.errors)
-        or any(v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "q")),
+        or any(v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "q", "currency")),
+        "currencies": currencies,
         # Generated demo data must say so wherever it is shown.
         "demo_on_page": any(p.source.slug == settings.SHOP_DEMO_SOURCE_SLUG for p in products),
     }
