@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from crawler.models import CrawlRun, Listing, Source
 from crawler.services import source_schedule_sync
 from crawler.tasks import crawl_source
+from shop.links import url_is_http
 
 
 @admin.register(Source)
@@ -124,10 +125,18 @@ class CrawlRunAdmin(admin.ModelAdmin):
             return _("No errors.")
         rows = format_html_join(
             "",
-            "<tr><td><a href='{0}' rel='noreferrer nofollow'>{0}</a></td><td>{1}</td></tr>",
-            ((e.get("url", ""), e.get("reason", "")) for e in obj.errors),
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((_url_cell(str(e.get("url", ""))), e.get("reason", "")) for e in obj.errors),
         )
         return format_html("<table><tr><th>URL</th><th>{}</th></tr>{}</table>", _("Reason"), rows)
+
+
+def _url_cell(url: str) -> str:
+    """A crawled URL as a link only when it is http(s); anything else (a refused javascript: URL
+    is logged here too) is escaped text, so a staff click cannot run it."""
+    if url_is_http(url):
+        return format_html('<a href="{0}" rel="noreferrer nofollow">{0}</a>', url)
+    return format_html("<code>{}</code>", url)
 
 
 @admin.register(Listing)

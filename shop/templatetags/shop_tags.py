@@ -9,7 +9,16 @@ from babel.numbers import format_currency
 from django import template
 from django.utils import translation
 
+from shop.links import url_is_http
+
 register = template.Library()
+
+
+@register.filter
+def http_url(value) -> str:
+    """The URL when it is an absolute http(s) one, else "": for ``href`` of crawled and imported
+    links, so a stored javascript: URL is never rendered as a link (use with ``{% if %}``)."""
+    return value if url_is_http(value) else ""
 
 
 @register.filter
