@@ -68,7 +68,21 @@ def _garment_categories(request):
 
 
 @pytest.fixture
-def celery_worker(settings, transactional_db):
+def celery_worker_queues() -> str:
+    """The queues the test worker consumes; a test overrides this to run the README's
+    production split (a queue nobody consumes then shows up as a task never run)."""
+    return "default,crawl,embed,query"
+
+
+@pytest.fixture
+def celery_redis_url() -> str:
+    """The Redis server (without a database number) the test worker's broker lives on; the
+    fault tests override it with a private server they may stop and restart."""
+    return REDIS_URL
+
+
+@pytest.fixture
+def celery_worker(settings, transactional_db, celery_worker_queues, celery_redis_url):
     """Start a real `celery worker` process on Redis, pointed at the test database.
 
     Yields a handle with ``.process``, ``.wait_ready()``, ``.kill()`` (SIGKILL, as a crash),
@@ -83,14 +97,14 @@ def celery_worker(settings, transactional_db):
 
     from config.celery_app import app
 
-    if not _redis_available(REDIS_URL):
+    if not _redis_available(celery_redis_url):
         if os.environ.get("CI"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}; .ci/run should start it.")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} (start redis-server to run worker tests).")
+            pytest.fail(f"Redis is not reachable at {celery_redis_url}; .ci/run should start it.")
+        pytest.skip(f"Redis is not reachable at {celery_redis_url} (start redis-server to run worker tests).")
 
     import redis
 
-    broker_url = f"{REDIS_URL}/{int(os.environ.get('LOOKALIKE_TEST_REDIS_DB', '15'))}"
+    broker_url = f"{celery_redis_url}/{int(os.environ.get('LOOKALIKE_TEST_REDIS_DB', '15'))}"
     redis.Redis.from_url(broker_url).flushdb()
     name = f"w{uuid.uuid4().hex[:8]}"
     env = {
@@ -99,6 +113,7 @@ def celery_worker(settings, transactional_db):
         "CELERY_BROKER_URL": broker_url,
         "LOOKALIKE_DB_NAME": connection.settings_dict["NAME"],
         "LOOKALIKE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "LOOKALIKE_PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
     }
     for key in ("LOOKALIKE_TEST_MODELS_DIR",):
         if key in os.environ:
@@ -126,7 +141,7 @@ def celery_worker(settings, transactional_db):
         "config",
         "worker",
         "-Q",
-        "default,crawl,embed,query",
+        celery_worker_queues,
         "--concurrency",
         "1",
         "--pool",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from recommender.models import Embedding, ProductColour, QueryImage
 from recommender.services import embedding_mark_products
 from recommender.tasks import embed_pending
+from recommender.uploads import upload_delete
 from shop.admin import ProductAdmin
 
 
@@ -129,6 +130,25 @@ class QueryImageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a log: view or delete
+
+    # Deleting an upload deletes its photo file too, file first (recommender.uploads.upload_delete).
+    def delete_model(self, request, obj) -> None:
+        self.delete_queryset(request, QueryImage.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for upload in queryset.select_related(None).only("id", "image"):
+            try:
+                upload_delete(upload=upload)
+            except OSError as exc:
+                self.message_user(
+                    request,
+                    gettext(
+                        "The photo of upload %(id)s could not be deleted (%(error)s), so the upload "
+                        "was kept. Check the storage, then delete it again."
+                    )
+                    % {"id": upload.pk, "error": exc},
+                    messages.ERROR,
+                )
 
     @admin.display(description=_("photo"))
     def thumbnail(self, obj):

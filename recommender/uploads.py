@@ -332,18 +332,35 @@ def upload_search(
     )
 
 
+def upload_delete(*, upload: QueryImage) -> None:
+    """Delete an upload: its photo file first, then its row.
+
+    In that order because the row is how the file is found again: a file that cannot be
+    deleted (OSError, raised to the caller) keeps its row, so retention (or the admin) tries
+    again, while a row left without its file by a crash in between is simply deleted next
+    time (deleting a missing file is not an error). The other order orphaned the photo for good.
+    """
+    if upload.image.name:
+        upload.image.storage.delete(upload.image.name)
+    upload.delete()
+
+
 def uploads_delete_expired(*, now=None) -> int:
-    """Delete uploads older than FIND_SIMILAR_RETENTION_DAYS, rows and photo files."""
+    """Delete uploads older than FIND_SIMILAR_RETENTION_DAYS, photo files and rows; returns how
+    many went. One whose file cannot be deleted is logged and left for the next run."""
     now = now or timezone.now()
     before = now - timedelta(days=settings.FIND_SIMILAR_RETENTION_DAYS)
-    deleted = 0
+    deleted = failed = 0
     for upload in QueryImage.objects.expired(before=before).only("id", "image").iterator():
-        name = upload.image.name
-        # The row first: a file left by a crash is harmless, a row without its file is not.
-        upload.delete()
-        if name:
-            upload.image.storage.delete(name)
+        try:
+            upload_delete(upload=upload)
+        except OSError as exc:
+            failed += 1
+            logger.warning("Upload %s: its photo could not be deleted (%s); retried next run", upload.pk, exc)
+            continue
         deleted += 1
-    if deleted:
-        logger.info("Deleted %d uploads older than %s", deleted, before.isoformat())
+    if deleted or failed:
+        logger.info(
+            "Deleted %d uploads older than %s (%d left to retry)", deleted, before.isoformat(), failed
+        )
     return deleted

@@ -1,13 +1,14 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from shop.images import ImageRejected, image_decode
 from shop.models import Brand, Category, PriceHistory, Product
-from shop.services import product_image_store
+from shop.services import product_delete, product_image_store
 
 
 def _thumbnail(product: Product, size: int) -> str:
@@ -122,6 +123,25 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         upload.seek(0)
         product_image_store(product=obj, data=upload.read())
+
+    # Deleting a product deletes its image file too, file first (shop.services.product_delete).
+    def delete_model(self, request, obj) -> None:
+        self.delete_queryset(request, Product.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for product in queryset.select_related(None).only("id", "image"):
+            try:
+                product_delete(product=product)
+            except OSError as exc:
+                self.message_user(
+                    request,
+                    gettext(
+                        "The image of product %(id)s could not be deleted (%(error)s), so the product "
+                        "was kept. Check the storage, then delete it again."
+                    )
+                    % {"id": product.pk, "error": exc},
+                    messages.ERROR,
+                )
 
     @admin.display(description=_("photo"))
     def thumbnail(self, obj: Product) -> str:

@@ -196,6 +196,15 @@ def product_image_store(*, product: Product, data: bytes, max_bytes: int | None 
     return True
 
 
+def product_delete(*, product: Product) -> None:
+    """Delete a product and its stored image: the file first, then the row (with its
+    vectors, listing and price history), so a file that cannot be deleted (OSError, raised)
+    keeps the row that finds it again, and no file outlives its row unnoticed."""
+    if product.image.name:
+        product.image.storage.delete(product.image.name)
+    product.delete()
+
+
 def product_image_flag(*, product: Product, reason: str, unmark: bool = False) -> bool:
     """Record why the product's image could not be used (shown in the admin); ``unmark``
     also clears needs_embedding (nothing to embed until the image changes).

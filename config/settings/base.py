@@ -222,6 +222,9 @@ CELERY_TASK_ROUTES = {
     "crawler.tasks.*": {"queue": "crawl"},
     "recommender.tasks.embed_*": {"queue": "embed"},
     "recommender.tasks.query_*": {"queue": "query"},
+    # Deleting expired uploads is the query pipeline's housekeeping; "default" has no
+    # consumer in the README's worker split (-Q crawl, -Q embed,query).
+    "recommender.tasks.uploads_*": {"queue": "query"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Fixed periodic tasks; each app's section below adds its own (beat copies them into the DB).

@@ -115,3 +115,21 @@ def test_a_photo_uploaded_in_the_admin_is_stored_like_a_crawled_one(admin_client
     assert "damaged or incomplete" in html or "Upload a valid image" in html
     product.refresh_from_db()
     assert product.image.read() == new  # the stored photo is untouched
+
+
+def test_deleting_products_in_the_admin_deletes_their_image_files(admin_client, settings, tmp_path):
+    """Issue 11, item 14's kind elsewhere: a deleted row must not leave its file behind."""
+    from pathlib import Path
+
+    settings.MEDIA_ROOT = tmp_path
+    one, two, three = ProductFactory.create_batch(3)
+    paths = [Path(p.image.path) for p in (one, two, three)]
+    assert all(p.is_file() for p in paths)
+    response = admin_client.post(reverse("admin:shop_product_delete", args=[one.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not paths[0].exists()
+    response = admin_client.post(
+        reverse("admin:shop_product_changelist"),
+        {"action": "delete_selected", "_selected_action": [two.pk, three.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Product.objects.exists() and not paths[1].exists() and not paths[2].exists()
