@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from shop.images import DecodedImage, ImageRejected, image_decode
+from recommender.uploads import upload_decode
+from shop.images import DecodedImage, ImageRejected
 from shop.models import Brand, Category
 
 
@@ -36,7 +37,7 @@ class UploadForm(forms.Form):
             )
         data = upload.read()
         try:
-            self.decoded: DecodedImage = image_decode(data, max_bytes=limit)
+            self.decoded: DecodedImage = upload_decode(data)
         except ImageRejected as exc:
             raise forms.ValidationError(str(exc)) from exc
         self.data_bytes = data

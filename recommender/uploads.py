@@ -46,13 +46,31 @@ def client_hash(request) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()[:32]
 
 
+def upload_decode(data: bytes) -> DecodedImage:
+    """Decode a shopper's photo with the upload limits: bytes, pixels (FIND_SIMILAR_MAX_PIXELS,
+    lower than the catalogue's), smallest side (FIND_SIMILAR_MIN_SIDE), reduced on decoding to
+    the stored size (FIND_SIMILAR_IMAGE_MAX_SIDE). Raises ImageRejected with the shopper's message."""
+    return image_decode(
+        data,
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        max_pixels=settings.FIND_SIMILAR_MAX_PIXELS,
+        max_side=settings.FIND_SIMILAR_IMAGE_MAX_SIDE,
+        min_side=settings.FIND_SIMILAR_MIN_SIDE,
+    )
+
+
 def _store_copy(image: Image.Image) -> tuple[ContentFile, tuple[int, int]]:
-    image = image.copy()
     side = settings.FIND_SIMILAR_IMAGE_MAX_SIDE
-    if max(image.size) > side:
-        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    if max(image.size) > side:  # upload_decode has reduced it already; a new copy, never in place
+        scale = side / max(image.size)
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=STORE_JPEG_QUALITY, optimize=True)
+    # No metadata in the stored file: Pillow writes an image's "comment" back into a JPEG
+    # unless told otherwise, and EXIF (GPS) or ICC data must not travel either.
+    image.save(buffer, format="JPEG", quality=STORE_JPEG_QUALITY, optimize=True, comment=b"", exif=b"")
     return ContentFile(buffer.getvalue()), image.size
 
 
@@ -100,7 +118,12 @@ def upload_from_product(*, product, client: str = "") -> tuple[QueryImage, bool]
             data = fh.read()
     except OSError as exc:
         raise ImageRejected(_("This product's photo is missing. Please try another product.")) from exc
-    decoded = image_decode(data, max_bytes=max(len(data), 1))
+    decoded = image_decode(
+        data,
+        max_bytes=max(len(data), 1),
+        max_side=settings.FIND_SIMILAR_IMAGE_MAX_SIDE,
+        min_side=settings.FIND_SIMILAR_MIN_SIDE,
+    )
     return upload_create(decoded=decoded, size_bytes=len(data), client=client, source_product=product)
 
 
@@ -165,6 +188,19 @@ def upload_segment(*, upload: QueryImage) -> QueryImage:
     )
     logger.info("Upload %s segmented in %.2f s", upload.pk, time.perf_counter() - started)
     return upload
+
+
+def upload_problem(upload: QueryImage) -> str | None:
+    """Why a stored upload cannot be searched, as a message for the shopper; None when it can.
+
+    Uploads stored before the size rules (FIND_SIMILAR_MIN_SIDE) can be a 1 x 1 pixel photo:
+    their result page says so instead of failing on every visit.
+    """
+    if min(upload.width, upload.height) < settings.FIND_SIMILAR_MIN_SIDE:
+        return _(
+            "This photo is too small to search with; please use one at least %(side)s px on each side."
+        ) % {"side": settings.FIND_SIMILAR_MIN_SIDE}
+    return None
 
 
 def upload_timed_out(upload: QueryImage) -> bool:
@@ -248,7 +284,12 @@ def upload_search(
     clock = time.perf_counter()
     image = upload_image(upload)
     if choice.box is not None:
-        choice.box = box_clip(choice.box, width=image.width, height=image.height)
+        try:
+            choice.box = box_clip(choice.box, width=image.width, height=image.height)
+        except ValueError:
+            # Nothing of the box is on the stored photo (a box drawn for another size, a photo
+            # of a pixel or two): search the whole photo rather than fail the page.
+            choice = Choice()
     if choice.garment is not None and not 0 <= choice.garment < len(upload.garments):
         choice = upload_choice_default(upload)
     kind = upload.garments[choice.garment]["kind"] if choice.garment is not None else None

@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,7 @@ from recommender.uploads import (
     upload_choice_default,
     upload_create,
     upload_from_product,
+    upload_problem,
     upload_search,
     upload_timed_out,
 )
@@ -75,7 +77,17 @@ def find_similar(request):
     if request.method == "POST":
         if getattr(request, "limited", False):
             return _rate_limited(request)
-        files = request.FILES  # parses the body (if the CSRF check has not already)
+        try:
+            files = request.FILES  # parses the body (if the CSRF check has not already)
+        except (TooManyFilesSent, TooManyFieldsSent, RequestDataTooBig):
+            return _upload_page(
+                request,
+                error=_(
+                    "We could not read this form: it carried more than one photo or too many fields. "
+                    "Please choose one photo and send the form again."
+                ),
+                status=400,
+            )
         if getattr(request, "upload_too_large", False):  # set by UploadSizeLimitHandler
             return _too_large(request)
         form = UploadForm(request.POST, files)
@@ -146,6 +158,10 @@ def find_similar_result(request, pk):
         return render(request, "recommender/find_similar_waiting.html", context)
     if upload.status == QueryImage.Status.FAILED:
         context["error"] = _(upload.error_message)  # stored in English (gettext_noop)
+        return render(request, "recommender/find_similar_failed.html", context)
+    problem = upload_problem(upload)  # e.g. a 1 x 1 photo stored before uploads were size-checked
+    if problem:
+        context["error"] = problem
         return render(request, "recommender/find_similar_failed.html", context)
 
     categories = list(Category.objects.all())

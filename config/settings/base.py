@@ -50,6 +50,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check (which parses the body for its token): a body declared larger than
+    # REQUEST_MAX_BYTES gets a 413 page without being read (after LocaleMiddleware: translated).
+    "recommender.upload_handlers.RequestSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -196,6 +199,14 @@ STORAGES = {
 # Uploads: 10 MB default limit; larger bodies are refused before they reach the view.
 UPLOAD_MAX_BYTES = env.int("LOOKALIKE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# A request body may be one photo plus its form fields (the same 1 MB of room as above); a larger
+# Content-Length is refused with a 413 before the body is read (RequestSizeLimitMiddleware), and
+# the files of one request are counted together (UploadSizeLimitHandler).
+REQUEST_MAX_BYTES = UPLOAD_MAX_BYTES + 1024 * 1024
+# Every form here sends one file at most (the Find similar photo, a product's photo in the
+# admin). Django's default, 100, let one request spool 100 files of up to UPLOAD_MAX_BYTES each
+# to temporary disk before any view ran; a second file part is now refused (400).
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Pillow refuses images above this many pixels (decompression-bomb guard): ~ a 64 MP photo.
 IMAGE_MAX_PIXELS = env.int("LOOKALIKE_IMAGE_MAX_PIXELS", default=64_000_000)
@@ -337,6 +348,19 @@ FIND_SIMILAR_RETENTION_DAYS = env.int("FIND_SIMILAR_RETENTION_DAYS", default=30)
 # Uploaded photos are stored upright, re-encoded, at most this long on the longest side: the
 # segmenter works at <= 1,024 px anyway (recommender.segmentation.SEGMENT_MAX_SIDE).
 FIND_SIMILAR_IMAGE_MAX_SIDE = env.int("FIND_SIMILAR_IMAGE_MAX_SIDE", default=1024)
+# Photos shorter than this on a side (or so long and narrow that the stored copy would be) are
+# refused with a message: the embedders read 224 x 224 px and the segmenter 512 x 512, so a
+# garment in a photo under 64 px is a few dozen pixels blown up 3.5 times or more (nothing left
+# to match), and a crop box or GrabCut needs pixels around the garment to work with.
+FIND_SIMILAR_MIN_SIDE = env.int("FIND_SIMILAR_MIN_SIDE", default=64)
+# Pixel cap for uploads, below the catalogue's IMAGE_MAX_PIXELS: anyone can post to the upload
+# form, and the web process decodes it. JPEGs are decoded at 1/2-1/8 scale (draft) first, so the
+# cap applies to what is decoded (a 50 MP phone JPEG decodes at 2040 x 1530). 12.5 MP admits a
+# 12 MP phone frame (4032 x 3024) in any format. `python -m bench.upload_memory` measured one
+# upload's peak memory at 22 MB for a 12 MP or 50 MP JPEG, 62 MB for a 12 MP PNG and 190 MB for
+# a 12 MP WebP (libwebp's own buffers), against 326 MB for the 8000 x 8000 PNG that the
+# catalogue's 64 MP cap would allow (docs/benchmarks.md, "upload-memory").
+FIND_SIMILAR_MAX_PIXELS = env.int("FIND_SIMILAR_MAX_PIXELS", default=12_500_000)
 # The waiting page gives up after this many seconds without garments (a stuck or absent worker).
 FIND_SIMILAR_SEGMENT_TIMEOUT = env.int("FIND_SIMILAR_SEGMENT_TIMEOUT", default=120)
 # Results per "show more" step, and the most one page shows.
