@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from config.publishing import QueueUnavailable, task_publish
 from crawler.models import CrawlRun, Listing, Source
 from crawler.services import source_schedule_sync
 from crawler.tasks import crawl_source
@@ -73,8 +74,20 @@ class SourceAdmin(admin.ModelAdmin):
     @admin.action(description=_("Crawl now"), permissions=["change"])
     def crawl_now(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
-        for source_id in ids:
-            transaction.on_commit(lambda source_id=source_id: crawl_source.delay(source_id, manual=True))
+        for queued, source_id in enumerate(ids):
+            try:
+                task_publish(crawl_source, source_id, kwargs={"manual": True})
+            except QueueUnavailable:
+                self.message_user(
+                    request,
+                    _(
+                        "The task queue is unavailable right now: %(queued)d of %(count)d crawls were "
+                        "queued. Please try again in a minute."
+                    )
+                    % {"queued": queued, "count": len(ids)},
+                    messages.ERROR,
+                )
+                return
         self.message_user(
             request,
             ngettext(

@@ -25,6 +25,7 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from w3lib.url import canonicalize_url
 
+from config.publishing import QueueUnavailable, task_publish
 from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult
 from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
 from crawler.sources import Adapter, ParseError, adapter_for
@@ -456,7 +457,15 @@ def _embedding_queue(source: Source) -> None:
             "recommender.tasks.embed_pending is not available; products were not queued for embedding."
         )
         return
-    transaction.on_commit(lambda: embed_pending.delay())
+
+    def publish() -> None:
+        try:
+            task_publish(embed_pending)
+        except QueueUnavailable:
+            # The products stay marked needs_embedding: the periodic sweep embeds them later.
+            logger.warning("crawl %s: products not queued for embedding now; the sweep will", source.slug)
+
+    transaction.on_commit(publish)
 
 
 # --- Schedules ------------------------------------------------------------------------

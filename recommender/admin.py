@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from config.publishing import QueueUnavailable, task_publish
 from recommender.models import Embedding, ProductColour, QueryImage
 from recommender.services import embedding_mark_products
 from recommender.tasks import embed_pending
@@ -49,14 +49,26 @@ class ProductColourAdmin(admin.ModelAdmin):
         return False
 
 
-def _queue_embedding() -> None:
-    transaction.on_commit(lambda: embed_pending.delay())
+def _queue_embedding(modeladmin, request) -> None:
+    """Queue the embedding sweep now (changelist actions run in autocommit: the marks are
+    saved). With the broker down the marks stay, and the periodic sweep picks them up."""
+    try:
+        task_publish(embed_pending)
+    except QueueUnavailable:
+        modeladmin.message_user(
+            request,
+            gettext(
+                "The task queue is unavailable right now, so the products are marked but not queued "
+                "yet; the periodic re-index sweep picks them up within 15 minutes."
+            ),
+            messages.WARNING,
+        )
 
 
 @admin.action(description=_("Re-index selected products (compute their image embeddings again)"))
 def reindex_selected(modeladmin, request, queryset):
     count = embedding_mark_products(product_ids=queryset.values_list("pk", flat=True))
-    _queue_embedding()
+    _queue_embedding(modeladmin, request)
     modeladmin.message_user(
         request,
         ngettext(
@@ -73,7 +85,7 @@ def reindex_selected(modeladmin, request, queryset):
 @admin.action(description=_("Re-index the whole catalogue (all active products)"))
 def reindex_all(modeladmin, request, queryset):
     count = embedding_mark_products()
-    _queue_embedding()
+    _queue_embedding(modeladmin, request)
     modeladmin.message_user(
         request,
         _(

@@ -67,6 +67,14 @@ def query_segment_upload(upload_id: str) -> str | None:
     return upload_segment(upload=upload).status
 
 
+@shared_task(acks_late=True)
+def uploads_requeue_stale() -> int:
+    """Queue again pending uploads whose task was lost; beat runs it every 30 s."""
+    from recommender.uploads import uploads_requeue_stale as requeue_stale
+
+    return requeue_stale()
+
+
 @shared_task
 def uploads_delete_expired() -> int:
     """Delete uploads (rows and photos) older than FIND_SIMILAR_RETENTION_DAYS; runs daily."""

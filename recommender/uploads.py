@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image
 
+from config.publishing import QueueUnavailable, task_publish
 from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import ProductColour, QueryImage
 from recommender.refine import box_clip, box_refine, mask_box, mask_decode, mask_encode, mask_outline
@@ -81,11 +82,16 @@ def upload_create(
 
     The same photo from the same client while its earlier upload is still kept is not
     stored twice: that upload is returned (created=False), so a double submit or a
-    reload costs nothing.
+    reload costs nothing. Not a failed one, nor one still pending after the waiting page gave
+    up (its task was lost): sending the photo again is how the shopper is told to retry.
+
+    Raises QueueUnavailable, keeping nothing, when the task broker does not take the task.
     """
+    gave_up = timezone.now() - timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT)
     existing = (
         QueryImage.objects.filter(sha256=decoded.sha256, client_hash=client, source_product=source_product)
         .exclude(status=QueryImage.Status.FAILED)
+        .exclude(status=QueryImage.Status.PENDING, created_at__lt=gave_up)
         .first()
     )
     if existing is not None:
@@ -100,13 +106,52 @@ def upload_create(
         height=height,
     )
     upload.image.save(f"{decoded.sha256[:16]}.jpg", content, save=False)
-    with transaction.atomic():
-        upload.save()
-        from recommender.tasks import query_segment_upload
-
-        upload_id = str(upload.pk)
-        transaction.on_commit(lambda: query_segment_upload.delay(upload_id))
+    upload.save()
+    try:
+        # Right away in a request (autocommit); at commit time inside a caller's transaction.
+        transaction.on_commit(lambda: upload_segment_queue(upload=upload))
+    except QueueUnavailable:
+        upload_delete(upload=upload)  # a 503 keeps nothing of the shopper's
+        raise
     return upload, True
+
+
+def upload_segment_queue(*, upload: QueryImage) -> None:
+    """Queue the garment detection of an upload (the "query" queue); raises QueueUnavailable.
+
+    The task expires when the waiting page gives up (FIND_SIMILAR_SEGMENT_TIMEOUT after the
+    upload): a worker that reaches it later would work for nobody.
+    """
+    from recommender.tasks import query_segment_upload
+
+    expires = upload.created_at + timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT)
+    task_publish(query_segment_upload, str(upload.pk), expires=expires)
+
+
+def uploads_requeue_stale(*, now=None) -> int:
+    """Queue again the pending uploads with no news for FIND_SIMILAR_REQUEUE_SECONDS whose
+    waiting page has not given up yet: their task was lost (a broker restarted without
+    persistence). Segmentation is idempotent, so a slow task that was not lost costs one
+    repeat at most. Returns how many were queued; with the broker down, none (next sweep)."""
+    now = now or timezone.now()
+    stale = QueryImage.objects.filter(
+        status=QueryImage.Status.PENDING,
+        created_at__gte=now - timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT),
+        updated_at__lt=now - timedelta(seconds=settings.FIND_SIMILAR_REQUEUE_SECONDS),
+    ).order_by("created_at")
+    queued = 0
+    for upload in stale.only("id", "created_at"):
+        # "Last queued at" for the next sweep: a pending upload is not otherwise updated.
+        QueryImage.objects.filter(pk=upload.pk).update(updated_at=now)
+        try:
+            upload_segment_queue(upload=upload)
+        except QueueUnavailable:
+            logger.warning("Stale uploads not queued again: the task broker is unavailable")
+            break
+        queued += 1
+    if queued:
+        logger.info("Queued %d stale pending uploads again", queued)
+    return queued
 
 
 def upload_from_product(*, product, client: str = "") -> tuple[QueryImage, bool]:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from config.publishing import QueueUnavailable
 from recommender.errors import ModelUnavailable
 from recommender.forms import SearchForm, UploadForm
 from recommender.labels import GARMENT_CATEGORIES
@@ -62,6 +63,18 @@ def _too_large(request) -> HttpResponse:
     )
 
 
+def _queue_unavailable(request, *, form=None) -> HttpResponse:
+    # The broker did not take the task (config.publishing); nothing was kept.
+    return _upload_page(
+        request,
+        form=form,
+        error=_(
+            "Photo search is temporarily unavailable. Your photo was not kept; please try again in a minute."
+        ),
+        status=503,
+    )
+
+
 def _rate_limited(request) -> HttpResponse:
     return _upload_page(
         request,
@@ -92,9 +105,12 @@ def find_similar(request):
             return _too_large(request)
         form = UploadForm(request.POST, files)
         if form.is_valid():
-            upload, _created = upload_create(
-                decoded=form.decoded, size_bytes=len(form.data_bytes), client=client_hash(request)
-            )
+            try:
+                upload, _created = upload_create(
+                    decoded=form.decoded, size_bytes=len(form.data_bytes), client=client_hash(request)
+                )
+            except QueueUnavailable:
+                return _queue_unavailable(request)
             return redirect(upload)
         return _upload_page(request, form=form, status=400)
     return _upload_page(request)
@@ -111,6 +127,8 @@ def find_similar_product(request, pk: int):
         upload, _created = upload_from_product(product=product, client=client_hash(request))
     except ImageRejected as exc:
         return _upload_page(request, error=str(exc), status=400)
+    except QueueUnavailable:
+        return _queue_unavailable(request)
     return redirect(upload)
 
 

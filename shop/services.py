@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,8 @@ from tqdm import tqdm
 from shop.images import ImageRejected, image_decode
 from shop.links import url_is_http
 from shop.models import Brand, Category, PriceHistory, Product
+
+logger = logging.getLogger(__name__)
 
 # Product.price is DECIMAL(12, 2): at most 10 digits before the point.
 PRICE_MAX = Decimal("9999999999.99")
@@ -278,9 +281,14 @@ def catalog_import(*, path: Path, source, progress: bool = False) -> ImportRepor
 
 
 def _embedding_queue() -> None:
+    from config.publishing import QueueUnavailable, task_publish
     from recommender.tasks import embed_pending  # the recommender depends on shop, not the reverse
 
-    embed_pending.delay()
+    try:
+        task_publish(embed_pending)
+    except QueueUnavailable:
+        # The rows are in and marked needs_embedding: the periodic sweep embeds them later.
+        logger.warning("Imported products were not queued for embedding now; the periodic sweep will.")
 
 
 def _feed_row_import(*, row, source, folder: Path) -> tuple[UpsertResult, bool]:

@@ -224,9 +224,26 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: take one at a time
-# Must exceed the longest job, or Redis redelivers a task that is still running.
+# visibility_timeout must exceed the longest job, or Redis redelivers a task that is still
+# running. The socket timeouts keep a dead or silent broker from hanging a web request that
+# queues a task: Redis on the same network connects in milliseconds and answers a publish in
+# well under a second, so 1 s to connect and 3 s per reply only ever trip on an outage (the
+# worker's own blocking reads wait 1 s at a time, under the socket timeout).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    "socket_connect_timeout": env.float("CELERY_BROKER_SOCKET_CONNECT_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0),
+}
+# The same bound for AMQP brokers (RabbitMQ), which read this instead of the options above.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# A publish is retried once after half a second, then given up (config.publishing turns that
+# into a 503 "try again" or a logged warning): Celery's default retries three times and, with
+# the timeouts above, would keep a shopper waiting ~15 s on a silent broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.5,
+    "interval_step": 0,
+    "interval_max": 0.5,
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
@@ -361,8 +378,20 @@ FIND_SIMILAR_MIN_SIDE = env.int("FIND_SIMILAR_MIN_SIDE", default=64)
 # a 12 MP WebP (libwebp's own buffers), against 326 MB for the 8000 x 8000 PNG that the
 # catalogue's 64 MP cap would allow (docs/benchmarks.md, "upload-memory").
 FIND_SIMILAR_MAX_PIXELS = env.int("FIND_SIMILAR_MAX_PIXELS", default=12_500_000)
-# The waiting page gives up after this many seconds without garments (a stuck or absent worker).
+# The waiting page gives up after this many seconds without garments (a stuck or absent worker);
+# the segmentation task expires then too (nobody is waiting for it any more), and a pending
+# upload that old is no longer the "same upload" of a photo sent again.
 FIND_SIMILAR_SEGMENT_TIMEOUT = env.int("FIND_SIMILAR_SEGMENT_TIMEOUT", default=120)
+# A pending upload with no news this long has lost its task (a broker restarted without
+# persistence, a queue flushed): the sweep below queues it again. segment() takes 3.3-5.9 s a
+# photo on 2 CPU cores and loading the B2 model up to 12 s in a fresh worker (docs/benchmarks.md,
+# model table), so 45 s without news is a lost task, not a slow one; the sweep runs every 30 s,
+# so a lost task is queued again 45-75 s in, inside the waiting page's timeout.
+FIND_SIMILAR_REQUEUE_SECONDS = env.int("FIND_SIMILAR_REQUEUE_SECONDS", default=45)
+CELERY_BEAT_SCHEDULE["find-similar-uploads-requeue-stale"] = {
+    "task": "recommender.tasks.uploads_requeue_stale",
+    "schedule": 30,
+}
 # Results per "show more" step, and the most one page shows.
 FIND_SIMILAR_RESULTS_STEP = env.int("FIND_SIMILAR_RESULTS_STEP", default=10)
 FIND_SIMILAR_RESULTS_MAX = env.int("FIND_SIMILAR_RESULTS_MAX", default=100)
