@@ -32,6 +32,23 @@ def json_load(text: str, *, what: str):
 
 
 @dataclass(frozen=True)
+class CrawledProduct(ProductData):
+    """A product read from a page, with where each field came from.
+
+    ``provenance`` maps a field (price, currency, availability, brand) to its source
+    (crawler.extract.found.SOURCES), a confidence in 0..1 and the rule that found it; the
+    crawl stores it on the product's Listing and flags prices it is unsure of.
+    """
+
+    provenance: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def price_confidence(self) -> float | None:
+        price = self.provenance.get("price")
+        return price["confidence"] if price else None
+
+
+@dataclass(frozen=True)
 class ItemError:
     url: str
     reason: str
@@ -83,7 +100,23 @@ CURRENCY_SYMBOLS = {
     "¥": "JPY",
     "円": "JPY",
     "C$": "CAD",
+    "CA$": "CAD",
     "A$": "AUD",
+    "NT$": "TWD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "R$": "BRL",
+    "zł": "PLN",
+    "Kč": "CZK",
+    "Ft": "HUF",
+    "Lei": "RON",
+    "lei": "RON",
+    "₹": "INR",
+    "₽": "RUB",
+    "₺": "TRY",
+    "₪": "ILS",
+    "₫": "VND",
+    "฿": "THB",
 }
 
 

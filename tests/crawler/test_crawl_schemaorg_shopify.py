@@ -59,10 +59,13 @@ def test_sitemap_crawl_reads_json_ld_microdata_and_opengraph(schema_shop, make_s
     reasons = {e["url"].removeprefix(base): e["reason"] for e in run.errors}
     assert reasons == {
         "/products/no-price": (
-            "The product page has no price (no Offer price and no product:price:amount tag)."
+            "No price was found on this product page: not in its schema.org data or meta tags, not in "
+            "its script data, and no amount next to its title or buy button. If shoppers see a price "
+            "there, report the page as an extraction problem."
         ),
         "/products/broken": (
-            "The page has no schema.org Product (JSON-LD or microdata) and no OpenGraph tags."
+            "This does not look like a product page: it has no schema.org Product, no OpenGraph tags, "
+            "no buy button and no price. Check that the source's start URLs lead to product pages."
         ),
         "/products/gone": "The server answered HTTP 404.",
         "/private/hidden-product": "robots.txt does not allow crawling this URL.",
