@@ -49,26 +49,60 @@ def rgb_stats(image: Image.Image, mask: np.ndarray | None = None) -> dict:
 SMOOTHING_BINS = 1.5  # Gaussian sigma, in bins (of 32)
 
 
-def _smooth(hist: np.ndarray) -> np.ndarray:
-    bins = hist.shape[-1]
+def _smoothing_matrix(bins: int) -> np.ndarray:
+    """``row @ M`` blurs a histogram row with a Gaussian of SMOOTHING_BINS over 7 bins, zero
+    beyond the ends (the same numbers as convolving the zero-padded row), so a whole stack
+    of histograms is smoothed in one product."""
     offsets = np.arange(-3, 4)
     kernel = np.exp(-(offsets**2) / (2 * SMOOTHING_BINS**2))
     kernel /= kernel.sum()
-    rows = [np.convolve(np.pad(row, 3), kernel, mode="valid")[:bins] for row in hist]
-    smoothed = np.clip(np.stack(rows), 0, None)
-    return smoothed / np.maximum(smoothed.sum(axis=1, keepdims=True), 1e-12)
+    matrix = np.zeros((bins, bins))
+    for i in range(bins):
+        for offset, weight in zip(offsets, kernel, strict=True):
+            if 0 <= i + offset < bins:
+                matrix[i + offset, i] = weight
+    return matrix
+
+
+_SMOOTHING = {32: _smoothing_matrix(32)}
+
+
+def _smooth(hist: np.ndarray) -> np.ndarray:
+    """Smooth the last axis of (..., bins) histograms; each row then sums to 1."""
+    bins = hist.shape[-1]
+    matrix = _SMOOTHING.get(bins)
+    if matrix is None:
+        matrix = _SMOOTHING[bins] = _smoothing_matrix(bins)
+    smoothed = np.clip(hist @ matrix, 0, None)
+    return smoothed / np.maximum(smoothed.sum(axis=-1, keepdims=True), 1e-12)
 
 
 def colour_feature(hist: np.ndarray) -> np.ndarray:
     """The (smoothed) histogram as a unit vector of square roots of the frequencies: the
     dot product of two of these is the mean Bhattacharyya coefficient of the channels,
     so 1 - dot is a colour distance in [0, 1] like the embedding's cosine distance."""
-    hist = np.asarray(hist, dtype=np.float32).reshape(3, -1)
-    feature = np.sqrt(_smooth(hist)).reshape(-1).astype(np.float32)
-    norm = np.linalg.norm(feature)
-    return feature / norm if norm else feature
+    return colour_features(np.asarray(hist).reshape(1, 3, -1))[0]
+
+
+def colour_features(hists) -> np.ndarray:
+    """colour_feature of each of n histograms at once: an (n, 3 * bins) float32 array."""
+    hists = np.asarray(hists, dtype=np.float32)
+    hists = hists.reshape(len(hists), 3, -1)
+    features = np.sqrt(_smooth(hists.astype(np.float64))).reshape(len(hists), -1).astype(np.float32)
+    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    return features / np.where(norms > 0, norms, 1)
 
 
 def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine distance between two histograms' colour features (0 = identical colours)."""
-    return float(max(0.0, 1.0 - float(colour_feature(a) @ colour_feature(b))))
+    return float(colour_distances(a, [b])[0])
+
+
+def colour_distances(query: np.ndarray, others) -> np.ndarray:
+    """colour_distance from ``query`` to each of ``others`` (n histograms), in one pass."""
+    if len(others) == 0:
+        return np.zeros(0, dtype=np.float32)
+    features = colour_features(
+        [np.asarray(query).reshape(3, -1), *(np.asarray(o).reshape(3, -1) for o in others)]
+    )
+    return np.maximum(0.0, 1.0 - features[1:] @ features[0])

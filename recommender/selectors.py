@@ -9,12 +9,13 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
-from recommender.colour import colour_distance
+from recommender.colour import colour_distances
 from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour, vector_as
@@ -146,9 +147,12 @@ def similar_products(
             )
         }
     if weight and results:
+        # All candidates' colour distances in one pass (recommender.colour.colour_distances).
+        coloured = [item for item in results if colours.get(item.product.pk, (None, ""))[0]]
+        distances = colour_distances(query_histogram, [colours[item.product.pk][0] for item in coloured])
+        by_pk = {item.product.pk: float(d) for item, d in zip(coloured, distances, strict=True)}
         for item in results:
-            hist = colours.get(item.product.pk, (None, ""))[0]
-            item.colour_distance = colour_distance(query_histogram, np.asarray(hist)) if hist else None
+            item.colour_distance = by_pk.get(item.product.pk)
             colour = item.colour_distance if item.colour_distance is not None else item.distance
             item.score = (1 - weight) * item.distance + weight * colour
         results.sort(key=lambda item: item.score)
@@ -241,6 +245,12 @@ def product_alternatives_context(*, request, product) -> dict:
     the same category, excluding the product itself and near-duplicates of its photo
     (recommender.duplicates), one per duplicate group; on a sold-out product the page
     shows them first.
+
+    The ranking (ids and similarities) is cached per product, model and filters for
+    RECOMMENDER_ALTERNATIVES_CACHE_SECONDS; the key holds the product's ``updated_at``, which
+    changes with the product and with its vector (embedding_compute_batch sets it), so those
+    changes show at once. The alternatives' rows are read fresh on every page: a price
+    change, a product sold out or taken down shows at once too.
     """
     cheaper = request.GET.get("cheaper") in ("1", "on", "true")
     price_min = _decimal(request.GET.get("min_price"))
@@ -260,14 +270,52 @@ def product_alternatives_context(*, request, product) -> dict:
         "alternatives_notice": embedder_fallback_notice(),
     }
     model_key = active_model_key()
+    key = "alternatives:v1:" + ":".join(
+        str(part) for part in (product.pk, model_key, product.updated_at.timestamp(), price_min, price_max)
+    )
+    ranked = cache.get(key)
+    if ranked is None:
+        ranked = _alternatives_rank(
+            product=product, model_key=model_key, price_min=price_min, price_max=price_max
+        )
+        cache.set(key, ranked, settings.RECOMMENDER_ALTERNATIVES_CACHE_SECONDS)
+    if ranked == "pending":
+        context["alternatives_pending"] = True
+        return context
+    rows = Product.objects.browsable().filter(pk__in=[entry["pk"] for entry in ranked], in_stock=True)
+    if price_min is not None:
+        rows = rows.filter(price__gte=price_min)
+    if price_max is not None:
+        rows = rows.filter(price__lte=price_max)
+    fresh = {row.pk: row for row in rows.filter(currency=product.currency)}
+    for entry in ranked:
+        other = fresh.get(entry["pk"])
+        if other is None:  # sold out, taken down or re-priced since the ranking was cached
+            continue
+        # Only comparable within one currency; the template shows "cheaper"/"dearer".
+        difference = _difference(other, product)
+        context["alternatives"].append(
+            {
+                "product": other,
+                "similarity": entry["similarity"],
+                "similarity_percent": entry["similarity_percent"],
+                "price_difference": difference,
+                "price_difference_abs": abs(difference or 0),
+            }
+        )
+    return context
+
+
+def _alternatives_rank(*, product, model_key: str, price_min, price_max) -> list[dict] | str:
+    """The product's alternatives as [{pk, similarity, similarity_percent}] in rank order,
+    or "pending" when the product has no vector under ``model_key`` yet."""
     own = (
         Embedding.objects.filter(product=product, model_key=model_key)
         .values_list("vector", flat=True)
         .first()
     )
     if own is None:
-        context["alternatives_pending"] = True
-        return context
+        return "pending"
     colour = ProductColour.objects.filter(product=product).values_list("histogram", "phash").first()
     histogram, phash = colour if colour else (None, "")
     found = similar_products(
@@ -286,20 +334,10 @@ def product_alternatives_context(*, request, product) -> dict:
         duplicates_of=(product.image_sha256, phash, histogram),
         collapse_duplicates=True,
     )
-    context["alternatives"] = []
-    for item in found:
-        # Only comparable within one currency; the template shows "cheaper"/"dearer".
-        difference = _difference(item.product, product)
-        context["alternatives"].append(
-            {
-                "product": item.product,
-                "similarity": item.similarity,
-                "similarity_percent": item.similarity_percent,
-                "price_difference": difference,
-                "price_difference_abs": abs(difference or 0),
-            }
-        )
-    return context
+    return [
+        {"pk": item.product.pk, "similarity": item.similarity, "similarity_percent": item.similarity_percent}
+        for item in found
+    ]
 
 
 def products_pending_embedding(*, model_key: str, all_products: bool = False) -> list[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -391,17 +393,15 @@ def upload_search(
         chosen = {"garment": choice.garment, "kind": kind}
     elif choice.box is not None:
         chosen = {"box": list(choice.box), "mask": mask_encode(mask)}
-    upload.chosen = chosen
-    upload.filters = {
+    filters = {
         "categories": categories,
         "price_min": str(price_min) if price_min is not None else None,
         "price_max": str(price_max) if price_max is not None else None,
         "currency": currency,
         "brand": brand or None,
     }
-    upload.results = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
-    upload.model_key = model_key
-    upload.save(update_fields=["chosen", "filters", "results", "model_key", "updated_at"])
+    shown = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
+    _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=model_key)
 
     region = mask if mask is not None else np.ones((image.height, image.width), dtype=bool)
     return SearchOutcome(
@@ -429,6 +429,22 @@ def upload_delete(*, upload: QueryImage) -> None:
     if upload.image.name:
         upload.image.storage.delete(upload.image.name)
     upload.delete()
+
+
+def _search_log(*, upload: QueryImage, chosen: dict, filters: dict, results: list, model_key: str) -> None:
+    """Keep the latest search on the upload (the admin shows it; a box's GrabCut mask is
+    reused from it), writing only when it changed: a reload or a shared link writes nothing.
+    A log, not data anyone waits for: the commit does not wait for the disk flush
+    (synchronous_commit off for this transaction; a crash loses at most the last instant's
+    entries, never consistency)."""
+    latest = json.loads(json.dumps([chosen, filters, results, model_key], cls=DjangoJSONEncoder))
+    if latest == [upload.chosen, upload.filters, upload.results, upload.model_key]:
+        return
+    upload.chosen, upload.filters, upload.results, upload.model_key = latest
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        upload.save(update_fields=["chosen", "filters", "results", "model_key", "updated_at"])
 
 
 def uploads_delete_expired(*, now=None) -> int:

@@ -341,6 +341,11 @@ RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.2)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
 # How many alternatives a product page shows.
 RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
+# Seconds a product's alternatives (the ranking: ids and similarities) stay cached. The key
+# changes with the product and its vector, so those show at once; a new or re-embedded
+# look-alike elsewhere in the catalogue shows within this time. The ranking (a kNN search and
+# the duplicate checks) is the costly part of a product page; a hit is one cache round trip.
+RECOMMENDER_ALTERNATIVES_CACHE_SECONDS = env.int("RECOMMENDER_ALTERNATIVES_CACHE_SECONDS", default=10 * 60)
 # Extra candidates fetched for the alternatives so that k remain after near-duplicates of
 # the product (and of each other) are dropped; more duplicates than this shortens the list.
 RECOMMENDER_DUPLICATE_HEADROOM = env.int("RECOMMENDER_DUPLICATE_HEADROOM", default=8)

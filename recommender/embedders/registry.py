@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,19 @@ def _resnet50_weights():
 RESNET50_CACHE_FILENAME = "resnet50-0676ba61.pth"
 
 
-def _resnet50_cache_file() -> Path:
-    import torch
+def torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch (seconds and hundreds of MB in a web
+    process that only asks whether the weights are there): $TORCH_HOME/hub, else
+    $XDG_CACHE_HOME/torch/hub, else ~/.cache/torch/hub, as torch.hub works it out.
+    tests/recommender/test_embedders.py keeps the two equal."""
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "torch"
+    )
+    return Path(os.path.expanduser(torch_home)) / "hub"
 
-    return Path(torch.hub.get_dir()) / "checkpoints" / RESNET50_CACHE_FILENAME
+
+def _resnet50_cache_file() -> Path:
+    return torch_hub_dir() / "checkpoints" / RESNET50_CACHE_FILENAME
 
 
 def _resnet50_version() -> str:
