@@ -165,9 +165,9 @@ PRIVATE_MEDIA_ROOT = Path(env("LOOKALIKE_PRIVATE_MEDIA_ROOT", default=str(BASE_D
 S3_BUCKET = env("LOOKALIKE_S3_BUCKET", default="")
 S3_OPTIONS = {
     "bucket_name": S3_BUCKET,
-    "endpoint_url": env("LOOKALIKE_S3_ENDPOINT_URL", default=None),
-    "region_name": env("LOOKALIKE_S3_REGION", default=None),
-    "custom_domain": env("LOOKALIKE_S3_CUSTOM_DOMAIN", default=None),
+    "endpoint_url": env("LOOKALIKE_S3_ENDPOINT_URL", default="") or None,
+    "region_name": env("LOOKALIKE_S3_REGION", default="") or None,
+    "custom_domain": env("LOOKALIKE_S3_CUSTOM_DOMAIN", default="") or None,
     "file_overwrite": False,
 }
 if S3_BUCKET:

@@ -128,3 +128,16 @@ def test_entry_points_default_to_production_and_manage_py_to_development():
         text = (ROOT / "config" / f"{module}.py").read_text()
         assert 'setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")' in text, module
     assert 'setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")' in (ROOT / "manage.py").read_text()
+
+
+def test_s3_storage_by_setting_keeps_uploads_private(production_env):
+    values = _production_values({**production_env, "LOOKALIKE_S3_BUCKET": "shop-media"}, ["STORAGES"])
+    media, uploads = values["STORAGES"]["default"], values["STORAGES"]["uploads"]
+    assert media["BACKEND"] == uploads["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert media["OPTIONS"]["bucket_name"] == uploads["OPTIONS"]["bucket_name"] == "shop-media"
+    assert uploads["OPTIONS"]["default_acl"] == "private" and uploads["OPTIONS"]["location"] == "private"
+    assert media["OPTIONS"]["location"] == "media" and media["OPTIONS"]["endpoint_url"] is None
+    # Local disk is the default: uploads outside MEDIA_ROOT, with no URL.
+    local = _production_values(production_env, ["STORAGES"])["STORAGES"]
+    assert local["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert local["uploads"]["BACKEND"] == "recommender.storage.PrivateFileSystemStorage"
