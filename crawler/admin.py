@@ -13,11 +13,12 @@ from config.publishing import QueueUnavailable, task_publish
 from crawler.models import CrawlRun, Listing, Source
 from crawler.services import source_schedule_sync
 from crawler.tasks import crawl_source
+from shop.admin_lists import BoundedChangeListAdmin
 from shop.links import url_is_http
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("name", "kind", "enabled", "schedule", "pages_per_run", "rate_limit", "last_run_status")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "slug", "base_url")
@@ -101,7 +102,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(CrawlRun)
-class CrawlRunAdmin(admin.ModelAdmin):
+class CrawlRunAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = (
         "source",
         "status",
@@ -153,7 +154,7 @@ def _url_cell(url: str) -> str:
 
 
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("product", "source", "missed_runs", "last_run", "page_url")
     list_filter = ("source",)
     list_select_related = ("product", "source", "last_run__source")

@@ -14,10 +14,11 @@ from recommender.services import embedding_mark_products
 from recommender.tasks import embed_pending
 from recommender.uploads import upload_delete
 from shop.admin import ProductAdmin
+from shop.admin_lists import BoundedChangeListAdmin
 
 
 @admin.register(Embedding)
-class EmbeddingAdmin(admin.ModelAdmin):
+class EmbeddingAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("product", "model_key", "region", "updated_at")
     list_filter = ("model_key", "region")
     search_fields = ("product__title", "product__external_id")
@@ -39,7 +40,7 @@ class EmbeddingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductColour)
-class ProductColourAdmin(admin.ModelAdmin):
+class ProductColourAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("product", "mean_rgb", "updated_at")
     search_fields = ("product__title",)
     list_select_related = ("product",)
@@ -105,7 +106,7 @@ ProductAdmin.actions = [*ProductAdmin.actions, reindex_selected, reindex_all]
 
 
 @admin.register(QueryImage)
-class QueryImageAdmin(admin.ModelAdmin):
+class QueryImageAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     """What shoppers search with: photo, garments found, the garment chosen and filters."""
 
     list_display = ("thumbnail", "created_at", "status", "garments_found", "chosen_garment", "filters_used")

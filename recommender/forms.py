@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from recommender.uploads import upload_decode
+from shop.forms import PriceBoundField
 from shop.images import DecodedImage, ImageRejected
 from shop.models import Brand, Category
 
@@ -81,12 +82,8 @@ class SearchForm(forms.Form):
     category = forms.MultipleChoiceField(
         label=gettext_lazy("Category"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    price_min = forms.DecimalField(
-        label=gettext_lazy("Min price"), required=False, min_value=Decimal(0), max_digits=12, decimal_places=2
-    )
-    price_max = forms.DecimalField(
-        label=gettext_lazy("Max price"), required=False, min_value=Decimal(0), max_digits=12, decimal_places=2
-    )
+    price_min = PriceBoundField(label=gettext_lazy("Min price"), required=False)
+    price_max = PriceBoundField(label=gettext_lazy("Max price"), required=False)
     # The shopper's currency: the price range applies within it (amounts are not converted).
     currency = forms.ChoiceField(label=gettext_lazy("Currency"), required=False)
     brand = forms.ChoiceField(label=gettext_lazy("Brand"), required=False)

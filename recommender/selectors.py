@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
@@ -19,6 +19,7 @@ from recommender.colour import colour_distances
 from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour, vector_as
+from shop.forms import price_from_query
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
@@ -224,13 +225,8 @@ _PRODUCT_FIELDS = (
 
 
 def _decimal(value: str | None) -> Decimal | None:
-    if not value:
-        return None
-    try:
-        number = Decimal(value.replace(",", "").strip())
-    except (InvalidOperation, AttributeError):
-        return None
-    return number if number.is_finite() and number >= 0 else None
+    # Bounded to what a price column holds: ?max_price=1e200000 overflowed PostgreSQL's numeric.
+    return price_from_query(value)
 
 
 def _difference(other, product) -> Decimal | None:

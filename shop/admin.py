@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from shop.admin_lists import BoundedChangeListAdmin
 from shop.images import ImageRejected, image_decode
 from shop.models import Brand, Category, PriceHistory, Product
 from shop.services import product_delete, product_image_store
@@ -57,7 +58,7 @@ class ProductAdminForm(forms.ModelForm):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     form = ProductAdminForm
     list_display = (
         "thumbnail",
@@ -153,7 +154,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("name", "slug", "product_count", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -167,7 +168,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("name", "slug", "position", "product_count")
     list_editable = ("position",)
     search_fields = ("name", "slug")

@@ -1,9 +1,45 @@
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from shop.garments import GARMENT_KINDS
+from shop.services import PRICE_MAX
+
+
+def price_from_query(value) -> Decimal | None:
+    """A price bound read from a query string (``?max_price=``), or None when it is not one.
+
+    Finite and not negative, else None (the filter is ignored, as for a typo). A bound above
+    PRICE_MAX, the most a price column holds, means the same as PRICE_MAX, so it is clamped:
+    ``1e200000`` would otherwise reach PostgreSQL and overflow its numeric type. Two decimals,
+    like the prices it is compared with (``1e-200000`` overflows too).
+    """
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number < 0:
+        return None
+    return min(number, PRICE_MAX).quantize(Decimal("0.01"))
+
+
+class PriceBoundField(forms.DecimalField):
+    """A price filter's bound: a number of 0 or more (else the field's error). Above PRICE_MAX it
+    means "no bound" and is clamped, so no value reaches the database out of range."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=Decimal(0), **kwargs)
+
+    def to_python(self, value):
+        number = super().to_python(value)  # "", None: None; not a number: "invalid"
+        if number is None or not number.is_finite() or number < 0:
+            return number  # validate() reports NaN and infinities, the min_value check negatives
+        return min(number, PRICE_MAX).quantize(Decimal("0.01"))
 
 
 class ProductFilterForm(forms.Form):
@@ -19,12 +55,8 @@ class ProductFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     category = forms.ChoiceField(label=_("Category"), required=False)
     brand = forms.ChoiceField(label=_("Brand"), required=False)
-    price_min = forms.DecimalField(
-        label=_("Minimum price"), required=False, min_value=0, max_digits=12, decimal_places=2
-    )
-    price_max = forms.DecimalField(
-        label=_("Maximum price"), required=False, min_value=0, max_digits=12, decimal_places=2
-    )
+    price_min = PriceBoundField(label=_("Minimum price"), required=False)
+    price_max = PriceBoundField(label=_("Maximum price"), required=False)
     # The shopper's currency: price bounds and price sorts apply within it (no conversion).
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     in_stock = forms.BooleanField(label=_("In stock only"), required=False)
