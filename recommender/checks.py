@@ -24,7 +24,14 @@ def _segmenter_present(source: str) -> bool:
         return False
     from huggingface_hub import try_to_load_from_cache
 
-    return isinstance(try_to_load_from_cache(source, "config.json"), str)
+    from recommender.segmentation import segmenter_revision
+
+    # At the revision the workers load, with safetensors weights (what segmenter_load accepts).
+    revision = segmenter_revision(source)
+    return all(
+        isinstance(try_to_load_from_cache(source, name, revision=revision), str)
+        for name in ("config.json", "model.safetensors")
+    )
 
 
 @register("models")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -34,8 +35,26 @@ SEGMENT_MAX_SIDE = 1024
 FRAGMENT_SHARE = 0.1
 
 
+# The default segmenter and the commit of its Hugging Face repository that fetch_models downloads
+# and workers load. Pinned so that a change pushed to that repository (new weights, new code,
+# a pickle in place of safetensors) reaches no server until someone moves this line. The hash is
+# that of a snapshot of this repository seen in a Hugging Face cache; this machine cannot reach
+# the hub to compare it with the latest commit: check it on the model's "Files and versions"
+# page when you update it. RECOMMENDER_SEGMENTER_REVISION overrides it.
+DEFAULT_SEGMENTER = "mattmdjaga/segformer_b2_clothes"
+DEFAULT_SEGMENTER_REVISION = "584abc1e1d260e23c0fc627c5217a09b2b461046"
+
+
 class SegmenterUnavailable(ModelUnavailable):
     """The segmenter's weights are missing or are not an ATR clothes model."""
+
+
+def segmenter_revision(source: str) -> str | None:
+    """The hub revision to fetch and load ``source`` at: RECOMMENDER_SEGMENTER_REVISION, else the
+    pinned commit for the default model; None (the hub's "main") for any other id."""
+    if settings.RECOMMENDER_SEGMENTER_REVISION:
+        return settings.RECOMMENDER_SEGMENTER_REVISION
+    return DEFAULT_SEGMENTER_REVISION if source == DEFAULT_SEGMENTER else None
 
 
 @dataclass(frozen=True)
@@ -147,15 +166,25 @@ def segmenter_load(source: str, *, device: str = "cpu", local_files_only: bool =
     local directory. Raises SegmenterUnavailable with what to run or set."""
     from transformers import AutoImageProcessor, SegformerForSemanticSegmentation
 
+    # A hub id is read at its pinned commit (a local folder has no revisions); weights only from
+    # safetensors: a pytorch_model.bin is a pickle, and unpickling runs code from the file.
+    revision = None if Path(source).is_dir() else segmenter_revision(source)
     try:
-        processor = AutoImageProcessor.from_pretrained(source, local_files_only=local_files_only)
-        model = SegformerForSemanticSegmentation.from_pretrained(source, local_files_only=local_files_only)
+        processor = AutoImageProcessor.from_pretrained(
+            source, local_files_only=local_files_only, revision=revision
+        )
+        model = SegformerForSemanticSegmentation.from_pretrained(
+            source, local_files_only=local_files_only, revision=revision, use_safetensors=True
+        )
     except (OSError, ValueError) as exc:
+        at = f" at revision {revision}" if revision else ""
         raise SegmenterUnavailable(
-            f"The garment segmenter {source!r} could not be loaded ({str(exc).splitlines()[0][:200]}). "
+            f"The garment segmenter {source!r}{at} could not be loaded "
+            f"({str(exc).splitlines()[0][:200]}). It must have its weights as safetensors "
+            "(model.safetensors; a pytorch_model.bin is refused because loading it can run code). "
             + OFFLINE_HINT
             + " (setting: RECOMMENDER_SEGMENTER, a Hugging Face id or a directory saved with "
-            "save_pretrained)"
+            "save_pretrained; RECOMMENDER_SEGMENTER_REVISION, the hub commit)"
         ) from exc
     labels = {garment_for_label(name) for name in model.config.id2label.values()} - {None}
     if not labels:

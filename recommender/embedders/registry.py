@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,23 +107,30 @@ def _resnet50_load():
                 "the torchvision ImageNet weights. " + OFFLINE_HINT
             )
         try:
-            loaded = torch.load(local, map_location="cpu", weights_only=False)
+            # weights_only: tensors and plain containers only. A checkpoint is a pickle, and a
+            # full unpickle runs whatever code the file names (its __reduce__).
+            loaded = torch.load(local, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise EmbedderUnavailable(
+                f"{local} holds Python objects besides weights, and loading them would run code from "
+                "the file, so it is refused. Point RECOMMENDER_RESNET50_WEIGHTS at a ResNet50 state "
+                "dict saved with torch.save(model.state_dict(), path)."
+            ) from exc
         except Exception as exc:  # a truncated or foreign file: say which setting to fix
             raise EmbedderUnavailable(
-                f"Could not read ResNet50 weights from {local} ({exc}). "
-                "Point RECOMMENDER_RESNET50_WEIGHTS at a file saved with torch.save."
+                f"Could not read ResNet50 weights from {local} ({str(exc)[:200]}). "
+                "Point RECOMMENDER_RESNET50_WEIGHTS at a state dict saved with "
+                "torch.save(model.state_dict(), path)."
             ) from exc
-        if isinstance(loaded, torch.nn.Module):
-            model = loaded
-        else:
-            model = resnet50(weights=None)
-            try:
-                model.load_state_dict(loaded)
-            except (RuntimeError, TypeError, KeyError) as exc:
-                raise EmbedderUnavailable(
-                    f"{local} does not hold ResNet50 weights ({str(exc)[:200]}). "
-                    "Point RECOMMENDER_RESNET50_WEIGHTS at a ResNet50 state dict or model."
-                ) from exc
+        model = resnet50(weights=None)
+        try:
+            model.load_state_dict(loaded)
+        except (RuntimeError, TypeError, KeyError, AttributeError) as exc:
+            raise EmbedderUnavailable(
+                f"{local} does not hold ResNet50 weights ({str(exc)[:200]}). "
+                "Point RECOMMENDER_RESNET50_WEIGHTS at a ResNet50 state dict saved with "
+                "torch.save(model.state_dict(), path)."
+            ) from exc
     else:
         if not _resnet50_cache_file().is_file():
             raise EmbedderUnavailable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -38,14 +40,24 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"{name}: {where}"))
         if not no_segmenter:
             source = settings.RECOMMENDER_SEGMENTER
-            try:
-                from recommender.segmentation import segmenter_load
+            from recommender.segmentation import segmenter_load, segmenter_revision
 
+            # segmenter_load downloads the pinned revision, safetensors only.
+            revision = segmenter_revision(source)
+            try:
                 segmenter_load(source, local_files_only=False)
             except Exception as exc:
                 problems.append(f"Could not fetch the segmenter {source!r}: {exc}")
             else:
-                self.stdout.write(self.style.SUCCESS(f"segmenter: {source}"))
+                at = f" at {revision}" if revision else ""
+                self.stdout.write(self.style.SUCCESS(f"segmenter: {source}{at}"))
+                if revision is None and not Path(source).is_dir():
+                    self.stdout.write(
+                        self.style.WARNING(
+                            f"{source} is not pinned: set RECOMMENDER_SEGMENTER_REVISION to the commit "
+                            "you checked, so every server loads the same weights."
+                        )
+                    )
         if problems:
             raise CommandError(
                 "\n".join(problems)
