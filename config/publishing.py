@@ -13,13 +13,9 @@ from __future__ import annotations
 import logging
 
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError  # the Redis transport's own, when one escapes kombu
 
 logger = logging.getLogger(__name__)
-
-try:  # the Redis transport's own errors, when one escapes kombu's wrapping
-    from redis.exceptions import RedisError
-except ImportError:  # pragma: no cover - redis is installed with the Celery extra
-    RedisError = OperationalError
 
 
 class QueueUnavailable(RuntimeError):

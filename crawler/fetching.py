@@ -24,6 +24,7 @@ import email.utils
 import functools
 import ipaddress
 import logging
+import math
 import socket
 import threading
 import time
@@ -65,6 +66,11 @@ class FetchError(Exception):
 
 class BlockedURL(FetchError):
     """Refused before any request: unsafe address, bad scheme, or robots.txt."""
+
+
+class HostSkipped(FetchError):
+    """Not fetched this run because of what the host asks (a Crawl-delay above our cap); not a
+    refusal of the URL, so its products are not counted as gone, and a crawl says it once."""
 
 
 @dataclass
@@ -345,14 +351,24 @@ class Fetcher:
         return rules
 
     def robots_allowed(self, url: str) -> tuple[bool, float]:
-        """(allowed, crawl delay in seconds) for ``url`` under its host's robots.txt."""
+        """(allowed, crawl delay in seconds) for ``url`` under its host's robots.txt; raises
+        HostSkipped when the delay is above CRAWLER_MAX_CRAWL_DELAY."""
         if not self.respect_robots:
             return True, 0.0
         rules = self._robots(url)
         if rules is None:
             return False, 0.0
-        delay = rules.crawl_delay(self.user_agent) or 0.0
-        return bool(rules.can_fetch(url, self.user_agent)), float(delay)
+        delay = float(rules.crawl_delay(self.user_agent) or 0.0)
+        cap = float(settings.CRAWLER_MAX_CRAWL_DELAY)
+        if not math.isfinite(delay) or delay > cap:
+            host = urlsplit(url).hostname or url
+            raise HostSkipped(
+                f"robots.txt of {host} asks for a Crawl-delay of {delay:g} s, more than our limit of "
+                f"{cap:g} s (CRAWLER_MAX_CRAWL_DELAY), so {host} is skipped for this run. Raise the "
+                "limit, or ask the shop for a feed.",
+                url=url,
+            )
+        return bool(rules.can_fetch(url, self.user_agent)), delay
 
     # -- requests
     def get(

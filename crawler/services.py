@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
@@ -26,7 +27,7 @@ from django.utils import timezone
 from w3lib.url import canonicalize_url
 
 from config.publishing import QueueUnavailable, task_publish
-from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult
+from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
 from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
 from crawler.sources import Adapter, ParseError, adapter_for
 from shop.images import ImageRejected
@@ -87,9 +88,15 @@ class _Crawl:
     seen_at: object = None
     # Product pages already read this run: listings that overlap do not fetch them twice.
     details_done: set[str] = field(default_factory=set)
+    said_once: set[str] = field(default_factory=set)
 
     # -- bookkeeping
-    def error(self, url: str, reason: str) -> None:
+    def error(self, url: str, reason: str, *, once: bool = False) -> None:
+        """Record a failure; ``once``: the same reason again adds nothing (a skipped host)."""
+        if once:
+            if reason in self.said_once:
+                return
+            self.said_once.add(reason)
         logger.info("crawl %s: %s: %s", self.source.slug, url, reason)
         if len(self.run.errors) < MAX_ERRORS_KEPT:
             self.run.errors.append({"url": url[:2000], "reason": reason[:1000]})
@@ -149,6 +156,16 @@ def crawl_run_execute(
         try:
             _crawl_pages(crawl, max_pages=max_pages, progress=progress)
             _missed_runs_count(crawl)
+        except SoftTimeLimitExceeded:
+            # The crawl task's soft time limit (CELERY_TIME_LIMITS): what was saved stays, the
+            # run is incomplete (no product counts as missed), the next run carries on.
+            run.status = CrawlRun.Status.PARTIAL
+            run.complete = False
+            minutes = settings.CELERY_TIME_LIMITS["crawl"][0] / 60
+            crawl.error(
+                source.base_url or source.slug,
+                f"The run reached its time limit of {minutes:g} minutes and stopped; later runs carry on.",
+            )
         except Exception as exc:
             logger.exception("crawl %s failed", source.slug)
             run.status = CrawlRun.Status.FAILED
@@ -166,6 +183,16 @@ def crawl_run_execute(
         run.save(update_fields=["timings"])
     _embedding_queue(source)
     return run
+
+
+def crawl_run_gave_up(*, source: Source, reason: str) -> CrawlRun:
+    """Record a run that was not attempted (its task was given up), with the reason."""
+    return CrawlRun.objects.create(
+        source=source,
+        status=CrawlRun.Status.FAILED,
+        finished_at=timezone.now(),
+        errors=[{"url": source.base_url or source.slug, "reason": reason}],
+    )
 
 
 def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | None) -> None:
@@ -200,7 +227,7 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
         except FetchError as exc:
             run.pages_failed += 1
             complete = False
-            crawl.error(exc.url or url, exc.reason)
+            crawl.error(exc.url or url, exc.reason, once=isinstance(exc, HostSkipped))
             crawl.save_run()
             continue
         run.pages_fetched += 1
@@ -330,7 +357,7 @@ def _details_crawl(crawl: _Crawl, urls: list[str]) -> list[_Saved]:
         listing = known.get(url)
         if isinstance(result, FetchError):
             crawl.run.products_failed += 1
-            crawl.error(result.url or url, result.reason)
+            crawl.error(result.url or url, result.reason, once=isinstance(result, HostSkipped))
             # A page that is temporarily broken is not a product that is gone: only 404/410
             # and refusals count towards inactivation.
             gone = result.status in (404, 410) or isinstance(result, BlockedURL)
@@ -389,6 +416,10 @@ def _images_store(crawl: _Crawl, saved: list[_Saved]) -> None:
         results = list(pool.map(fetch, todo))
     for item, result in zip(todo, results, strict=True):
         product, url = item.product, item.data.image_url
+        if isinstance(result, HostSkipped):  # the host's robots.txt, not this image's fault
+            crawl.run.images_failed += 1
+            crawl.error(url, result.reason, once=True)
+            continue
         if isinstance(result, FetchError):
             crawl.run.images_failed += 1
             crawl.error(url, f"Image: {result.reason}")

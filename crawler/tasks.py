@@ -6,21 +6,40 @@ import logging
 
 from celery import shared_task
 
+from config.deliveries import deliveries_exhausted
 from crawler.models import Source
-from crawler.services import CrawlAlreadyRunning, crawl_run_execute
+from crawler.services import CrawlAlreadyRunning, crawl_run_execute, crawl_run_gave_up
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="crawler.tasks.crawl_source", ignore_result=True)
-def crawl_source(source_id: int, manual: bool = False) -> None:
-    """Crawl one source. Scheduled runs skip disabled sources; "Crawl now" (manual) does not."""
+@shared_task(
+    bind=True,
+    name="crawler.tasks.crawl_source",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def crawl_source(self, source_id: int, manual: bool = False) -> None:
+    """Crawl one source. Scheduled runs skip disabled sources; "Crawl now" (manual) does not.
+
+    A crawl whose worker died CELERY_TASK_MAX_DELIVERIES times is not run again: a failed
+    run says so (the next scheduled run tries afresh)."""
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
         logger.warning("crawl_source: source %s no longer exists", source_id)
         return
     if not (source.enabled or manual):
         logger.info("crawl_source: %s is disabled; skipped", source.slug)
+        return
+    if deliveries_exhausted(self):
+        crawl_run_gave_up(
+            source=source,
+            reason=(
+                "The crawl stopped its worker several times in a row (out of memory?), so this run "
+                "was given up; the next scheduled run starts afresh."
+            ),
+        )
         return
     try:
         run = crawl_run_execute(source_id=source_id)

@@ -10,31 +10,74 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
+from config.deliveries import deliveries_exhausted
+from config.publishing import task_publish
 from recommender.services import embedding_compute_batch
 from shop.models import Product
+from shop.services import product_image_flag
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OSError,),
     retry_backoff=True,
     max_retries=3,
 )
-def embed_products(product_ids: list[int], model: str | None = None) -> dict:
+def embed_products(self, product_ids: list[int], model: str | None = None) -> dict:
     """Embed one batch of products. Idempotent: a batch redelivered after a worker died
-    overwrites the same rows, so there is still exactly one vector per product and model."""
-    result = embedding_compute_batch(product_ids=list(product_ids), model=model)
+    overwrites the same rows, so there is still exactly one vector per product and model.
+
+    A batch that killed its worker CELERY_TASK_MAX_DELIVERIES times, or ran past its soft
+    time limit, is split into one task per product, so the rest of the batch is embedded;
+    a single product that does so is marked failed with the reason (it is not queued again
+    until its image changes).
+    """
+    product_ids = list(product_ids)
+    if deliveries_exhausted(self):
+        return _embed_give_up(
+            product_ids,
+            model,
+            reason=(
+                "Embedding this image stopped the worker several times (out of memory?); it is "
+                "not tried again until the image changes."
+            ),
+        )
+    try:
+        result = embedding_compute_batch(product_ids=product_ids, model=model)
+    except SoftTimeLimitExceeded:
+        return _embed_give_up(
+            product_ids,
+            model,
+            reason=(
+                "Embedding this image took longer than the time limit; it is not tried again until "
+                "the image changes."
+            ),
+        )
     return {
         "model_key": result.model_key,
         "embedded": len(result.embedded),
         "failed": len(result.failed),
         "missing": len(result.missing),
     }
+
+
+def _embed_give_up(product_ids: list[int], model: str | None, *, reason: str) -> dict:
+    if len(product_ids) > 1:
+        logger.warning("Embedding batch of %d split into single products: %s", len(product_ids), reason)
+        for pk in product_ids:
+            task_publish(embed_products, [pk], model)
+        return {"split": len(product_ids)}
+    for product in Product.objects.filter(pk__in=product_ids).only("id", "image_sha256"):
+        product_image_flag(product=product, reason=reason, unmark=True)
+    return {"failed": len(product_ids)}
 
 
 @shared_task(acks_late=True)
@@ -54,16 +97,26 @@ def embed_pending(model: str | None = None) -> int:
 # --- Find similar: shoppers' uploads (routed to the "query" queue by name) --------------------
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def query_segment_upload(upload_id: str) -> str | None:
-    """Detect the garments on an upload. Idempotent: a redelivered task redoes the same work."""
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def query_segment_upload(self, upload_id: str) -> str | None:
+    """Detect the garments on an upload. Idempotent: a redelivered task redoes the same work;
+    one that killed its worker CELERY_TASK_MAX_DELIVERIES times marks the upload failed."""
     from recommender.models import QueryImage
-    from recommender.uploads import upload_segment
+    from recommender.uploads import upload_fail, upload_segment
 
     upload = QueryImage.objects.filter(pk=upload_id).first()
     if upload is None:
         logger.info("Upload %s is gone (deleted or expired); nothing to segment", upload_id)
         return None
+    if deliveries_exhausted(self):
+        return upload_fail(
+            upload=upload,
+            # Stored untranslated: the result page translates it for each reader's language.
+            message=gettext_noop(
+                "This photo stopped our garment detection several times, so we gave up on it. "
+                "Please try another photo."
+            ),
+        ).status
     return upload_segment(upload=upload).status
 
 

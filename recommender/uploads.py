@@ -250,6 +250,15 @@ def upload_problem(upload: QueryImage) -> str | None:
     return None
 
 
+def upload_fail(*, upload: QueryImage, message: str) -> QueryImage:
+    """Mark an upload failed with a message for the shopper (stored in English, gettext_noop)."""
+    upload.status = QueryImage.Status.FAILED
+    upload.error_message = message
+    upload.segmented_at = timezone.now()
+    upload.save(update_fields=["status", "error_message", "segmented_at", "updated_at"])
+    return upload
+
+
 def upload_timed_out(upload: QueryImage) -> bool:
     """Still waiting for garment detection after FIND_SIMILAR_SEGMENT_TIMEOUT seconds."""
     limit = timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT)

@@ -221,8 +221,15 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
-CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_LATE = True  # a task whose whole worker died is redelivered (visibility timeout)
+# Not for every task: a task whose pool process dies (out of memory, a crash in native code)
+# would be put back at once and kill the next one, for ever. Tasks that should survive that
+# set reject_on_worker_lost themselves and give up after CELERY_TASK_MAX_DELIVERIES starts
+# (config/deliveries.py), marking their work failed with the reason.
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# 3: one crash can be bad luck (a neighbour's memory spike, a node drained), two more in a row
+# is the task itself.
+CELERY_TASK_MAX_DELIVERIES = env.int("CELERY_TASK_MAX_DELIVERIES", default=3)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: take one at a time
 # visibility_timeout must exceed the longest job, or Redis redelivers a task that is still
 # running. The socket timeouts keep a dead or silent broker from hanging a web request that
@@ -254,6 +261,47 @@ CELERY_TASK_ROUTES = {
     # consumer in the README's worker split (-Q crawl, -Q embed,query).
     "recommender.tasks.uploads_*": {"queue": "query"},
 }
+# Time limits per task kind, (soft, hard) in seconds. The soft limit raises
+# SoftTimeLimitExceeded inside the task, which stops cleanly and records why (a crawl run is
+# "partial", an upload "failed" with a message); the hard limit kills the pool process if it
+# does not. Every hard limit is under the visibility timeout above, so Redis never hands a
+# task that is still running to a second worker. Soft limits can be set from the environment;
+# the hard one follows at a fixed grace.
+
+
+def _time_limits(kind: str, soft: int, grace: int) -> tuple[int, int]:
+    soft = env.int(f"CELERY_{kind.upper()}_SOFT_TIME_LIMIT", default=soft)
+    return soft, soft + grace
+
+
+CELERY_TIME_LIMITS = {
+    # A crawl run of the default 5 listing pages of 60 products is ~600 requests, ~10 minutes
+    # at 1 request/s; an hour leaves room for big sources, and the next run carries on.
+    "crawl": _time_limits("crawl", 60 * 60, 5 * 60),
+    # A batch of 32: 150 s at the slowest model-table row (ResNet50, 4.6 s an image on 2
+    # cores, docs/benchmarks.md) plus up to 34 s to load the model; queueing every batch of a
+    # 1M catalogue (embed_pending) is ~31,000 publishes.
+    "embed": _time_limits("embed", 10 * 60, 60),
+    # A shopper's photo: loading the segmenter (up to 12 s) and segment() (3.3-5.9 s), well
+    # within the waiting page's FIND_SIMILAR_SEGMENT_TIMEOUT.
+    "query": _time_limits("query", 60, 30),
+    # Sweeps over indexed rows (retention, stale uploads): seconds; minutes mean trouble.
+    "housekeeping": _time_limits("housekeeping", 5 * 60, 60),
+}
+_TASK_KINDS = {
+    "crawler.tasks.crawl_source": "crawl",
+    "recommender.tasks.embed_products": "embed",
+    "recommender.tasks.embed_pending": "embed",
+    "recommender.tasks.query_segment_upload": "query",
+    "recommender.tasks.uploads_delete_expired": "housekeeping",
+    "recommender.tasks.uploads_requeue_stale": "housekeeping",
+}
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": CELERY_TIME_LIMITS[kind][0], "time_limit": CELERY_TIME_LIMITS[kind][1]}
+    for name, kind in _TASK_KINDS.items()
+}
+# Any task not named above (a new one): the housekeeping limits until it gets its own kind.
+CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = CELERY_TIME_LIMITS["housekeeping"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Fixed periodic tasks; each app's section below adds its own (beat copies them into the DB).
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -445,6 +493,11 @@ CRAWLER_MAX_IMAGE_BYTES = env.int("CRAWLER_MAX_IMAGE_BYTES", default=10 * 1024 *
 # Requests per second per host when a caller (e.g. the feed importer) names no rate.
 CRAWLER_DEFAULT_RATE_LIMIT = env.float("CRAWLER_DEFAULT_RATE_LIMIT", default=1.0)
 CRAWLER_ROBOTS_CACHE_SECONDS = env.int("CRAWLER_ROBOTS_CACHE_SECONDS", default=3600)
+# The longest robots.txt Crawl-delay we wait between requests to a host; a host asking for more
+# is skipped for the run (said in its errors). A listing page of 60 products needs ~120 more
+# requests (product pages, photos): 10 s apart that is 20 minutes, a third of the crawl task's
+# soft time limit; "Crawl-delay: 3600" would make one page take five days.
+CRAWLER_MAX_CRAWL_DELAY = env.float("CRAWLER_MAX_CRAWL_DELAY", default=10.0)
 # SSRF guard: crawled URLs never reach private/link-local addresses; only tests allow loopback.
 CRAWLER_ALLOW_LOOPBACK = env.bool("CRAWLER_ALLOW_LOOPBACK", default=False)
 # Hard ceiling on listing pages in one run, whatever a source asks for (endless pagination).
