@@ -81,7 +81,7 @@ def _near_texts(page: Page):
             text = squash(el.text) or ""
             if el is anchor or (text and len(text) <= MAX_TEXT):
                 distance = page.distance(el, anchor)
-                if distance <= NEAR and page.visible(el):
+                if distance <= NEAR and page.visible(el) and page.other_block_depth(el, levels=8) is None:
                     yield text or squash(el.text_content())[:MAX_TEXT], el
 
 

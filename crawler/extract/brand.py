@@ -106,18 +106,19 @@ def brand_from_state(page: Page, products: list[StateProduct]) -> Found | None:
 
 
 def brand_from_breadcrumbs(page: Page, crumbs: list[str]) -> Found | None:
-    """A breadcrumb (not the last, which is the product) that the title starts with."""
+    """A breadcrumb (after the first, "Home") that the title starts with, shorter than it."""
     if not crumbs and page.mentions(BREADCRUMB):
         # "readcrumb" matches "breadcrumb", "Breadcrumb" and "BreadCrumb" alike.
         for trail in page.tree.xpath(
             "//body//*[contains(@class, 'readcrumb') or contains(@id, 'readcrumb') "
             "or contains(@aria-label, 'readcrumb') or contains(@class, 'readCrumb')]"
         ):
-            crumbs = [squash(a.text_content()) for a in trail.iter("a")]
+            items = list(trail.iter("li")) or list(trail.iter("a"))
+            crumbs = [squash(item.text_content()) for item in items]
             if crumbs:
                 break
     title = page.title.lower()
-    for crumb in crumbs[1:-1] if len(crumbs) > 2 else crumbs[1:]:
+    for crumb in crumbs[1:]:
         brand = brand_clean(crumb)
         if brand and title.startswith(brand.lower()) and len(brand) < len(title):
             return Found(brand, "dom", 0.6, "a breadcrumb the title starts with")

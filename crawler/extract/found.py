@@ -29,7 +29,7 @@ class PriceCandidate:
     """An amount a rule saw, with how much that rule trusts it (``score``: higher is better)."""
 
     amount: Decimal
-    currency: str  # ISO code, or "" when the carrier did not say
+    currency: str  # an ISO code or a symbol as written ("$", "zł"); "" when the carrier did not say
     source: str
     score: float
     rule: str

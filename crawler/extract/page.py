@@ -27,6 +27,7 @@ NOISE_HINT = re.compile(
     r"footer|navigation|mini-?cart|shipping|delivery|instal|financ|klarna|paypal|accessor|bundle|"
     r"compare|sponsored|advert|promo-?banner|newsletter|review"
 )
+NOISE_TAGS = frozenset({"nav", "footer", "aside", "select", "option"})
 # Words on a button that puts the product in the cart, in the languages the crawler reads
 # (en, ko, de, fr, es, it, pt, ja, and a few more shop languages). Lower case.
 BUY_WORDS = (
@@ -160,10 +161,12 @@ class Page:
 
     @cached_property
     def country(self) -> str:
-        """ISO country of the page: the region of its locale, else its country-code domain."""
-        parts = self.locale.split("-")
-        if len(parts) > 1 and re.fullmatch(r"[a-z]{2}", parts[-1]):
-            return parts[-1].upper()
+        """ISO country of the page: the region of a locale it states (<html lang>, og:locale,
+        Content-Language), else its country-code domain."""
+        for value in (self.tree.get("lang"), self.meta("og:locale"), self.meta("content-language")):
+            parts = (value or "").strip().replace("_", "-").lower().split("-")
+            if len(parts) > 1 and re.fullmatch(r"[a-z]{2}", parts[-1]):
+                return parts[-1].upper()
         for url in (self.canonical_url, self.meta("og:url"), self.url):
             host = (urlsplit(url).hostname or "") if url else ""
             labels = host.split(".")
@@ -237,12 +240,19 @@ class Page:
         return cache[key][1]
 
     def noisy(self, el) -> bool:
-        """Whether the element's names mark another product's or another cost's block."""
+        """Whether the element is, or is named as, another product's or another cost's block."""
         cache = self.__dict__.setdefault("_noisy", {})
         key = id(el)
         if key not in cache:
-            cache[key] = (el, bool(NOISE_HINT.search(self.hints_cached(el))))
+            cache[key] = (el, el.tag in NOISE_TAGS or bool(NOISE_HINT.search(self.hints_cached(el))))
         return cache[key][1]
+
+    def other_block_depth(self, el, *, levels: int = 14) -> int | None:
+        """How many levels up the nearest such block around ``el`` is; None when it is in none."""
+        for depth, node in enumerate([el, *el.iterancestors()][:levels]):
+            if self.noisy(node):
+                return depth
+        return None
 
     @staticmethod
     def visible(el) -> bool:

@@ -34,7 +34,6 @@ OLD_HINT = re.compile(
 MAIN_HINT = re.compile(
     r"sale|current|final|now|actual|special|our|offer|selling|main|primary|large|big|xl|promo|deal"
 )
-NOISE_TAGS = frozenset({"nav", "footer", "aside", "header", "select", "option"})
 STRIKE_TAGS = frozenset({"del", "s", "strike"})
 # Context that makes an amount something other than the price: per unit, per month,
 # shipping, "from", "save".
@@ -59,6 +58,7 @@ CENT = Decimal("0.01")
 # Currency words price-parser does not know (their ISO code comes from the page's country).
 LOCAL_CURRENCY_WORDS = frozenset({"元", "圓", "kn", "Kn", "KN"})
 MAX_TEXT = 40
+MAX_CURRENCY_LETTERS = 3  # "EUR", "zł", "Lei"
 MAX_LETTERS = 12
 # Visible amounts are looked for this many levels above the title and the buy button; a
 # candidate farther than that gets no closeness score anyway (context_score).
@@ -83,11 +83,21 @@ META_CURRENCY_KEYS = ("product:price:currency", "og:price:currency", "pricecurre
 
 
 def _amount(raw: str, *, currency: str = "") -> tuple | None:
+    """(amount, currency as written: "$", "zł", "EUR") from a carrier's value; None if none."""
     try:
-        amount, found = price_parse(raw, currency_hint=currency)
+        amount, _code = price_parse(raw, currency_hint=currency)
     except ParseError:
         return None
-    return (amount, found) if amount > 0 else None
+    # The symbol as written: "$" is told apart by the page's country later (currency_resolve).
+    written = Price.fromstring(raw).currency if isinstance(raw, str) else None
+    return (amount, written or currency) if amount > 0 else None
+
+
+def _currency_in(text: str, parsed: Price) -> str:
+    """The currency an amount's text shows: price-parser's, or a word it does not know."""
+    if parsed.currency:
+        return parsed.currency
+    return next((word for word in re.findall(r"[^\W\d_]+", text) if word in LOCAL_CURRENCY_WORDS), "")
 
 
 def page_currency(page: Page) -> str:
@@ -134,12 +144,11 @@ def context_score(page: Page, el) -> tuple[float, list[str]]:
     if struck or any(sub.tag in STRIKE_TAGS for sub in el.iterdescendants()):
         score -= 3.0
         why.append("struck through")
-    for depth, node in enumerate(chain[:14]):
-        if node.tag in NOISE_TAGS or page.noisy(node):
-            # Deep containers (a page wrapper named "content-delivery") say less than near ones.
-            score -= 2.0 if depth < 8 else 1.0
-            why.append("in another product's or cost's block")
-            break
+    depth = page.other_block_depth(el)
+    if depth is not None:
+        # Deep containers (a page wrapper named "content-delivery") say less than near ones.
+        score -= 2.0 if depth < 8 else 1.0
+        why.append("in another product's or cost's block")
     style = " ".join(node.get("style", "") for node in chain[:3])
     size = re.search(r"font-size\s*:\s*(\d+(?:\.\d+)?)px", style)
     if (size and float(size.group(1)) >= 18) or any(node.tag in ("h1", "h2", "h3") for node in chain[:3]):
@@ -236,24 +245,29 @@ def _short_text(el) -> str | None:
         size += len(piece.strip())
         if size > MAX_TEXT * 2:
             return None
-    text = squash(" ".join(parts))
-    # "12,<sup>99</sup>": pieces of one number, rejoined without the space itertext adds.
-    text = re.sub(r"(\d)([.,]) (\d)", r"\1\2\3", text)
+    # Joined as written: "12,<sup>99</sup>" is "12,99".
+    text = squash("".join(parts))
     return text if len(text) <= MAX_TEXT else None
 
 
 def _price_element(el):
-    """Climb from a text holder to the largest short element that shows one amount, so
-    "€ <span>12</span>,<sup>99</sup>" is read whole but "£60 £49" is not merged."""
+    """Climb from a text holder to the largest short element that shows one amount and at
+    most a currency more, so "€ <span>12</span>,<sup>99</sup>" is read whole but neither
+    "£60 £49" nor the title above the price is merged in."""
     text = _short_text(el)
     if text is None:
         return None, None
     groups = len(NUMBER_GROUP.findall(text))
+    letters = len(_LETTERS.findall(text))
     for parent in el.iterancestors():
         if len(parent) > 6:
             break
         parent_text = _short_text(parent)
-        if parent_text is None or len(NUMBER_GROUP.findall(parent_text)) != groups:
+        if (
+            parent_text is None
+            or len(NUMBER_GROUP.findall(parent_text)) != groups
+            or len(_LETTERS.findall(parent_text)) > letters + MAX_CURRENCY_LETTERS
+        ):
             break
         el, text = parent, parent_text
     return el, text
@@ -290,7 +304,7 @@ def visible_prices(page: Page) -> list[PriceCandidate]:
         if letters > MAX_LETTERS:
             continue
         score, why = context_score(page, el)
-        symbol = parsed.currency or _adjacent_currency(el)
+        symbol = _currency_in(text, parsed) or _adjacent_currency(el)
         if symbol:
             score += 1.0
         elif not PRICE_HINT.search(" ".join(page.hints(n) for n in [el, *el.iterancestors()][:4])):
@@ -300,9 +314,5 @@ def visible_prices(page: Page) -> list[PriceCandidate]:
             score -= 2.0
             why.append("a unit price, instalment, saving or shipping cost")
         amount = parsed.amount.quantize(CENT)
-        found.append(
-            PriceCandidate(
-                amount, currency_normalise(symbol) or currency, "dom", score, "visible text", ", ".join(why)
-            )
-        )
+        found.append(PriceCandidate(amount, symbol or currency, "dom", score, "visible text", ", ".join(why)))
     return found

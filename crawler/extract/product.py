@@ -142,7 +142,8 @@ def _price(fields: ProductFields, page: Page, structured: Structured, state, *, 
         # Reading the visible page is the slowest rule: skip it when the page's state or its
         # price tags already agree on one amount, named for this product.
         amounts = {c.amount for c in candidates if c.score > 0}
-        if len(amounts) != 1 or max(c.score for c in candidates) < CONCLUSIVE_SCORE:
+        conclusive = max((c.score for c in candidates), default=0) >= CONCLUSIVE_SCORE
+        if len(amounts) != 1 or not conclusive or not any(c.currency for c in candidates):
             candidates += visible_prices(page)
         fields.candidates = candidates
         voted = price_vote(candidates)
@@ -171,14 +172,14 @@ def _currency(fields: ProductFields, page: Page, found: str, *, currency_hint: s
 
 def _no_price_reason(page: Page, structured: Structured) -> str:
     """Why a page gave no price, in words for the run's error log."""
+    sold_out = availability_from_page(page)
+    if sold_out is not None and sold_out.value is False:
+        return "No price was found: the page shows the product as sold out without a price."
     if structured.product is None and not structured.og.get("og:title") and page.buy_button is None:
         return (
             "This does not look like a product page: it has no schema.org Product, no OpenGraph tags, "
             "no buy button and no price. Check that the source's start URLs lead to product pages."
         )
-    sold_out = availability_from_page(page)
-    if sold_out is not None and sold_out.value is False:
-        return "No price was found: the page shows the product as sold out without a price."
     return (
         "No price was found on this product page: not in its schema.org data or meta tags, not in its "
         "script data, and no amount next to its title or buy button. If shoppers see a price there, "

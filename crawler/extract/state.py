@@ -28,7 +28,9 @@ from crawler.sources.base import ParseError, currency_normalise, price_parse
 MAX_SCRIPT_CHARS = 3_000_000
 # Walking stops after this many objects per page, so a huge state cannot stall a crawl.
 MAX_NODES = 100_000
-_WORTH_PARSING = re.compile(r"""["']?(?:price|Price)["']?\s*[:=]""")
+# Scripts are parsed only when they name a field we read (a quick test before chompjs).
+_FIELD_WORDS = ("price", "Price", "brand", "Brand", "stock", "Stock", "vailab")
+_WORTH_PARSING = re.compile(r"""(?:[pP]rice|[bB]rand|[sS]tock|[aA]vailab)\w*["']?\s*[:=]""")
 
 NAME_KEYS = ("name", "title", "productname", "itemname", "displayname", "productTitle")
 # Keys holding the price a shopper pays, compared without case, "_" or "-".
@@ -81,7 +83,7 @@ def state_objects(page: Page) -> list:
                 pass
         elif kind and "javascript" not in kind and kind != "module":
             continue  # templates (text/x-template) and the like
-        if ("price" not in text and "Price" not in text) or not _WORTH_PARSING.search(text):
+        if not any(word in text for word in _FIELD_WORDS) or not _WORTH_PARSING.search(text):
             continue
         try:
             found.extend(chompjs.parse_js_objects(text))
@@ -90,34 +92,55 @@ def state_objects(page: Page) -> list:
     return found
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What an object inherits from the objects around it: ``{"name": ..., "pricing":
+    {"salePrice": ...}, "currency": "EUR"}`` prices the named product in euros."""
+
+    in_analytics: bool = False
+    named: bool | None = None  # None: no enclosing object has a name
+    currency: str = ""
+
+
 def state_products(page: Page) -> list[StateProduct]:
     """The objects in the page's state that carry a price, a brand or stock, best first."""
     reference = page.title
     products: list[StateProduct] = []
     nodes = 0
-    stack: list[tuple[object, bool]] = [(value, False) for value in reversed(state_objects(page))]
+    stack: list[tuple[object, _Context]] = [(value, _Context()) for value in reversed(state_objects(page))]
     while stack and nodes < MAX_NODES:
-        value, in_analytics = stack.pop()
+        value, context = stack.pop()
         nodes += 1
         if isinstance(value, list):
-            stack.extend((item, in_analytics) for item in reversed(value) if isinstance(item, dict | list))
+            stack.extend((item, context) for item in reversed(value) if isinstance(item, dict | list))
             continue
         if not isinstance(value, dict):
             continue
-        item = _product_of(value, reference=reference, in_analytics=in_analytics)
+        keys = {_norm(str(k)): k for k in value}
+        name = next((value[keys[k.lower()]] for k in NAME_KEYS if k.lower() in keys), None)
+        named = (
+            (bool(reference) and similarity(name, reference) >= 0.6)
+            if isinstance(name, str)
+            else context.named
+        )
+        currency = next(
+            (value[keys[k]] for k in CURRENCY_KEYS if k in keys and isinstance(value[keys[k]], str)), ""
+        )
+        context = _Context(context.in_analytics, named, currency or context.currency)
+        item = _product_of(value, keys, context)
         if item:
             products.append(item)
         for key, child in value.items():
             if isinstance(child, dict | list):
-                stack.append((child, in_analytics or _norm(str(key)) in ANALYTICS_KEYS))
+                in_analytics = context.in_analytics or _norm(str(key)) in ANALYTICS_KEYS
+                stack.append((child, _Context(in_analytics, context.named, context.currency)))
     products.sort(key=lambda p: -p.match)
     return products
 
 
-def _product_of(obj: dict, *, reference: str, in_analytics: bool) -> StateProduct | None:
-    keys = {_norm(str(k)): k for k in obj}
+def _product_of(obj: dict, keys: dict[str, str], context: _Context) -> StateProduct | None:
     prices = []
-    currency = next((str(obj[keys[k]]) for k in CURRENCY_KEYS if k in keys and obj[keys[k]]), "")
+    currency = context.currency
     for norm, key in keys.items():
         if norm in PRICE_KEYS or (norm.endswith("price") and not NOT_THE_PRICE.search(norm)):
             amount = _amount(obj[key], currency=currency)
@@ -135,10 +158,9 @@ def _product_of(obj: dict, *, reference: str, in_analytics: bool) -> StateProduc
     in_stock = _stock(obj, keys)
     if not (prices or brand or in_stock is not None):
         return None
-    name = next((obj[keys[k.lower()]] for k in NAME_KEYS if k.lower() in keys), None)
-    if isinstance(name, str) and reference and similarity(name, reference) >= 0.6:
+    if context.named:
         match, rule = 3.0, "state object named like the title"
-    elif in_analytics:
+    elif context.in_analytics:
         match, rule = 2.0, "analytics product (ecommerce)"
     else:
         match, rule = 1.0, "state object"
