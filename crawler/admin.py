@@ -155,11 +155,46 @@ def _url_cell(url: str) -> str:
 
 @admin.register(Listing)
 class ListingAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
-    list_display = ("product", "source", "missed_runs", "last_run", "page_url")
-    list_filter = ("source",)
+    list_display = (
+        "product",
+        "source",
+        "price_source",
+        "price_confidence",
+        "price_unsure",
+        "missed_runs",
+        "last_run",
+        "page_url",
+    )
+    # "Price needs checking": prices read from a page with low confidence, for a person to compare.
+    list_filter = ("price_unsure", "price_source", "source")
     list_select_related = ("product", "source", "last_run__source")
     search_fields = ("product__title", "product__external_id", "page_url")
-    readonly_fields = [f.name for f in Listing._meta.fields]
+    exclude = ("field_sources",)
+    readonly_fields = [f.name for f in Listing._meta.fields if f.name != "field_sources"] + [
+        "field_sources_table"
+    ]
+
+    @admin.display(description=_("where each field was read"))
+    def field_sources_table(self, obj: Listing) -> str:
+        if not obj.field_sources:
+            return _("Not recorded: only product pages (schema.org sources) record where fields came from.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (name, found.get("source", ""), found.get("confidence", ""), found.get("rule", ""))
+                for name, found in obj.field_sources.items()
+                if isinstance(found, dict)
+            ),
+        )
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            _("Field"),
+            _("Source"),
+            _("Confidence"),
+            _("Rule"),
+            rows,
+        )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -224,7 +224,16 @@ class CrawlRun(models.Model):
 
 class Listing(models.Model):
     """What the crawler knows about one product beyond the catalogue: when it was last seen,
-    how many complete runs in a row missed it, and HTTP validators for its page and image."""
+    how many complete runs in a row missed it, HTTP validators for its page and image, and
+    where on its page each field was read (with the price flagged when that was unsure)."""
+
+    class FieldSource(models.TextChoices):
+        # crawler.extract.found.SOURCES, in the order they are tried.
+        JSONLD = "jsonld", _("JSON-LD")
+        MICRODATA = "microdata", _("Microdata")
+        OG = "og", _("OpenGraph and meta tags")
+        STATE_JSON = "state-json", _("Script data (JSON state)")
+        DOM = "dom", _("Page text and attributes")
 
     product = models.OneToOneField(
         "shop.Product", on_delete=models.CASCADE, related_name="listing", verbose_name=_("product")
@@ -252,11 +261,36 @@ class Listing(models.Model):
     image_url = models.URLField(_("stored image from"), max_length=2000, blank=True)
     image_etag = models.CharField(_("image ETag"), max_length=500, blank=True)
     image_last_modified = models.CharField(_("image Last-Modified"), max_length=100, blank=True)
+    # Product pages only (schema.org sources): feeds and JSON APIs state their fields.
+    price_source = models.CharField(
+        _("price read from"), max_length=20, choices=FieldSource.choices, blank=True
+    )
+    price_confidence = models.FloatField(
+        _("price confidence"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("How sure the rule that read the price was, from 0 to 1."),
+    )
+    price_unsure = models.BooleanField(
+        _("price needs checking"),
+        default=False,
+        help_text=_(
+            "The price was read with low confidence (below CRAWLER_PRICE_CONFIDENCE_MIN). It is shown "
+            "in the shop; compare it with the shop's page and correct it on the product if needed."
+        ),
+    )
+    # {"price": {"source": "dom", "confidence": 0.55, "rule": "..."}, "availability": ..., "brand": ...}
+    field_sources = models.JSONField(_("where each field was read"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("listing")
         verbose_name_plural = _("listings")
-        indexes = [models.Index(fields=["source", "last_run"], name="listing_source_last_run")]
+        indexes = [
+            models.Index(fields=["source", "last_run"], name="listing_source_last_run"),
+            # The admin's "price needs checking" filter: few rows, so a partial index.
+            models.Index(fields=["source"], condition=Q(price_unsure=True), name="listing_price_unsure"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}: {self.product_id}"

@@ -30,6 +30,7 @@ from config.publishing import QueueUnavailable, task_publish
 from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
 from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
 from crawler.sources import Adapter, ParseError, adapter_for
+from crawler.sources.base import CrawledProduct
 from shop.images import ImageRejected
 from shop.models import Product
 from shop.services import (
@@ -303,6 +304,7 @@ def _product_save(
             if result is not None:
                 defaults["page_etag"] = result.etag[:500]
                 defaults["page_last_modified"] = result.last_modified[:100]
+            defaults.update(_provenance_fields(data))
             if listing is not None and listing.product_id == product.pk:
                 for name, value in defaults.items():
                     setattr(listing, name, value)
@@ -324,6 +326,21 @@ def _product_save(
     else:
         run.products_unchanged += 1
     return _Saved(product, data, listing)
+
+
+def _provenance_fields(data: ProductData) -> dict:
+    """Listing fields recording where a product page's fields were read, and whether its
+    price is unsure enough for a person to check (CRAWLER_PRICE_CONFIDENCE_MIN)."""
+    if not isinstance(data, CrawledProduct) or "price" not in data.provenance:
+        return {}
+    price = data.provenance["price"]
+    known = price["source"] in Listing.FieldSource.values
+    return {
+        "field_sources": data.provenance,
+        "price_source": price["source"] if known else "",
+        "price_confidence": price["confidence"],
+        "price_unsure": price["confidence"] < settings.CRAWLER_PRICE_CONFIDENCE_MIN,
+    }
 
 
 def _details_crawl(crawl: _Crawl, urls: list[str]) -> list[_Saved]:

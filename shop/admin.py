@@ -74,7 +74,16 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     )
     list_display_links = ("thumbnail", "title")
     list_editable = ("price",)
-    list_filter = ("category", "brand", "source", "is_active", "in_stock", "needs_embedding")
+    # listing__price_unsure: crawled prices read with low confidence, to compare with the shop's page.
+    list_filter = (
+        "category",
+        "brand",
+        "source",
+        "is_active",
+        "in_stock",
+        "needs_embedding",
+        "listing__price_unsure",
+    )
     list_select_related = ("brand", "category", "source")
     search_fields = ("title", "external_id", "brand__name")
     autocomplete_fields = ("brand",)
