@@ -29,7 +29,7 @@ from w3lib.url import canonicalize_url
 from config.publishing import QueueUnavailable, task_publish
 from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
 from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
-from crawler.sources import Adapter, ParseError, adapter_for
+from crawler.sources import Adapter, ParseError, SourceRefused, adapter_for
 from crawler.sources.base import CrawledProduct
 from shop.images import ImageRejected
 from shop.models import Product
@@ -167,6 +167,11 @@ def crawl_run_execute(
                 source.base_url or source.slug,
                 f"The run reached its time limit of {minutes:g} minutes and stopped; later runs carry on.",
             )
+        except SourceRefused as exc:
+            # Expected, and the same for every page: one error, no traceback.
+            logger.warning("crawl %s refused: %s", source.slug, exc)
+            run.status = CrawlRun.Status.FAILED
+            crawl.error(source.base_url or source.slug, str(exc))
         except Exception as exc:
             logger.exception("crawl %s failed", source.slug)
             run.status = CrawlRun.Status.FAILED
@@ -227,6 +232,8 @@ def _crawl_pages(crawl: _Crawl, *, max_pages: int | None, progress: Progress | N
             result = crawl.fetcher.get(url, accept=adapter.accept)
         except FetchError as exc:
             run.pages_failed += 1
+            if refusal := adapter.refusal(status=exc.status):
+                raise SourceRefused(refusal) from exc
             complete = False
             crawl.error(exc.url or url, exc.reason, once=isinstance(exc, HostSkipped))
             crawl.save_run()

@@ -6,7 +6,7 @@ Each adapter turns fetched pages into ``shop.services.ProductData``; the crawl s
 
 from __future__ import annotations
 
-from crawler.sources.base import Adapter, ItemError, ListingPage, ParseError
+from crawler.sources.base import Adapter, ItemError, ListingPage, ParseError, SourceRefused
 
 
 def adapter_for(kind: str) -> Adapter:
@@ -25,4 +25,4 @@ def adapter_for(kind: str) -> Adapter:
         ) from None
 
 
-__all__ = ["Adapter", "ItemError", "ListingPage", "ParseError", "adapter_for"]
+__all__ = ["Adapter", "ItemError", "ListingPage", "ParseError", "SourceRefused", "adapter_for"]

@@ -18,6 +18,11 @@ class ParseError(ValueError):
     """A page or an item could not be understood; the message says what was wrong."""
 
 
+class SourceRefused(Exception):
+    """The source refuses automated clients (HTTP 403, a bot-check page): the run stops with
+    this one message instead of failing page after page."""
+
+
 def content_fingerprint(keys: list[str]) -> str:
     """A stable digest of what a listing page lists (ids or URLs), for ListingPage.fingerprint."""
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()
@@ -87,6 +92,14 @@ class Adapter:
 
     def parse_detail(self, *, url: str, text: str, source) -> ProductData:
         raise ParseError("This source has no product pages to read.")
+
+    def refusal(self, *, status: int | None) -> str:
+        """Why the run stops when a listing page answers ``status``; "" to go on page by page.
+
+        Adapters of sources known to block automated clients say so here (and raise
+        SourceRefused from parse_listing when a bot-check page comes instead of data).
+        """
+        return ""
 
 
 # ISO 4217 codes for the symbols price-parser reports.

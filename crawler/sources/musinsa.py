@@ -10,10 +10,15 @@ Request: ``GET {base}/api2/dp/v1/plp/goods?gf=A&category=001&page=1&size=60&sort
 
 ``price`` is the final price after the discount (``normalPrice`` before it). The old HTML
 selectors (``#searchList > li div.li_inner``) belong to a site that no longer exists.
+
+Musinsa's API sits behind bot protection that refuses plain HTTP clients (public reports:
+HTTP 403, or a bot-check HTML page instead of JSON). Either stops the run with one error
+that says to use Musinsa's feed or partner API, instead of one failure per page.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from crawler.sources.base import (
@@ -21,6 +26,7 @@ from crawler.sources.base import (
     ItemError,
     ListingPage,
     ParseError,
+    SourceRefused,
     category_guess,
     content_fingerprint,
     json_load,
@@ -35,6 +41,17 @@ PRODUCT_URL = "https://www.musinsa.com/products/{goods_no}"
 
 # Musinsa's top-level category codes -> shop category slugs. 100 (dresses and skirts
 # together) and 101 (accessories) are left to the title-based guess.
+REFUSED = (
+    "Musinsa refuses automated clients ({why}), so this run stopped. Use Musinsa's product feed or "
+    "partner API instead, and import the feed with `python manage.py import_catalog FILE --source SLUG`."
+)
+# Marks of the bot-check pages bot-protection services send instead of the data (Cloudflare,
+# Akamai, PerimeterX, DataDome, hCaptcha/reCAPTCHA), in a page's first few kilobytes.
+CHALLENGE = re.compile(
+    r"just a moment|attention required|challenge-platform|cf-chl|cf_chl|captcha|access denied|"
+    r"pardon our interruption|px-captcha|datadome|are you a robot|bot detection",
+    re.I,
+)
 CATEGORY_CODES = {
     "001": "top",
     "002": "outer",
@@ -69,7 +86,15 @@ class MusinsaAdapter(Adapter):
         }
         return f"{base}{LISTING_PATH}?{urlencode(query)}"
 
+    def refusal(self, *, status: int | None) -> str:
+        if status in (401, 403):
+            return REFUSED.format(why=f"its API answered HTTP {status}")
+        return ""
+
     def parse_listing(self, *, url: str, text: str, source) -> ListingPage:
+        head = text.lstrip()[:4000]
+        if head.startswith("<") and CHALLENGE.search(head):
+            raise SourceRefused(REFUSED.format(why="its API sent a bot-check page instead of data"))
         payload = json_load(text, what="The listing")
         data = payload.get("data") if isinstance(payload, dict) else None
         goods = data.get("list") if isinstance(data, dict) else None

@@ -282,3 +282,46 @@ def test_a_source_on_a_loopback_address_is_refused_outside_tests(musinsa, shop_s
     assert run.status == "failed" and Product.objects.count() == 0
     assert "non-public address 127.0.0.1" in run.errors[0]["reason"]
     assert shop_server.hits == []
+
+
+REFUSED = (
+    "Musinsa refuses automated clients ({why}), so this run stopped. Use Musinsa's product feed or "
+    "partner API instead, and import the feed with `python manage.py import_catalog FILE --source SLUG`."
+)
+CHALLENGE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+    "<div id='challenge-running'>Checking if the site connection is secure</div>"
+    "<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/jsch/v1'></script></body></html>"
+)
+
+
+def test_a_403_is_one_clear_run_error_not_a_failure_per_page(shop_server, make_source):
+    for code in ("001", "002", "003"):
+        shop_server.route(page_path(1, code), status=403, body="Forbidden", content_type="text/plain")
+    source = make_source("musinsa", shop_server.base, start_urls="001\n002\n003", page_size=3)
+
+    run = crawl_run_execute(source_id=source.pk)
+
+    assert run.status == "failed"
+    assert run.errors == [
+        {"url": shop_server.base, "reason": REFUSED.format(why="its API answered HTTP 403")}
+    ]
+    # The run stopped at the first refusal instead of asking for every category.
+    assert [h.path for h in shop_server.hits if h.path.startswith("/api2/")] == [page_path(1, "001")]
+
+
+def test_a_bot_check_page_instead_of_json_is_one_clear_run_error(shop_server, make_source):
+    shop_server.route(page_path(1), body=CHALLENGE_PAGE, content_type="text/html; charset=utf-8")
+    shop_server.route(page_path(1, "002"), body=CHALLENGE_PAGE, content_type="text/html; charset=utf-8")
+    source = make_source("musinsa", shop_server.base, start_urls="001\n002", page_size=3)
+
+    run = crawl_run_execute(source_id=source.pk)
+
+    assert run.status == "failed"
+    assert run.errors == [
+        {
+            "url": shop_server.base,
+            "reason": REFUSED.format(why="its API sent a bot-check page instead of data"),
+        }
+    ]
+    assert Product.objects.count() == 0
