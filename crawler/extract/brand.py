@@ -173,10 +173,12 @@ def brand_labelled(page: Page) -> Found | None:
 
 def _label_split(text: str) -> tuple[str, str] | None:
     """(label, value) when the text is a brand label, alone or with its value after a colon."""
-    label, _colon, value = text.replace("：", ":").partition(":")
-    if squash(label).lower() not in LABELS or ":" in value:
-        return None
-    return label, value
+    label, _colon, value = text.partition(":")
+    if label.strip().lower() not in LABELS:
+        label, _colon, value = text.partition("：")
+        if label.strip().lower() not in LABELS:
+            return None
+    return (label, value) if ":" not in value else None
 
 
 def _xpath_string(text: str) -> str:
