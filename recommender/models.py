@@ -173,3 +173,45 @@ class QueryImage(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("recommender:find_similar_result", kwargs={"pk": self.pk})
+
+
+class QueryRegion(TimeStampedModel):
+    """One searched region of an upload - a detected garment, a box (snapped to the grid, see
+    refine.box_snap) or the whole photo - with its query vector, computed once per model on
+    the "query" queue (recommender.tasks.query_region_embed) rather than in a web request.
+
+    Changing filters, paging or coming back re-runs only the kNN on the stored vector. Rows go
+    with their upload (retention deletes both).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for the query worker")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    upload = models.ForeignKey(
+        QueryImage, on_delete=models.CASCADE, related_name="regions", verbose_name=_("upload")
+    )
+    # "g<index>" (a garment), "b<x0>-<y0>-<x1>-<y1>" (a snapped box, photo pixels) or "w".
+    key = models.CharField(_("region"), max_length=60)
+    # The model the vector is (to be) computed with; vectors are only compared within one.
+    model_key = models.CharField(_("model key"), max_length=100)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    vector = HalfVectorField(_("vector"), null=True, blank=True)
+    # The region's RGB histogram (3 x 32) for the colour term and the plots.
+    histogram = models.JSONField(_("RGB histogram"), null=True, blank=True)
+    # A box's GrabCut-refined mask, run-length encoded (refine.mask_encode); garments keep
+    # theirs on the upload, the whole photo needs none.
+    mask = models.JSONField(_("mask"), null=True, blank=True)
+    # "unavailable": the embedder's weights are missing (the page says so, 503); else a sentence.
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("searched region")
+        verbose_name_plural = _("searched regions")
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "key", "model_key"], name="queryregion_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} {self.key} ({self.status})"

@@ -47,6 +47,29 @@ def box_clip(box, *, width: int, height: int) -> Box:
     return x0, y0, x1, y1
 
 
+# Boxes are snapped to 1/BOX_GRID of the photo's width and height before anything is computed.
+# The stored photo is at most 1,024 px (FIND_SIMILAR_IMAGE_MAX_SIDE) and GrabCut works at
+# WORK_SIDE (320 px): a 1/32 step is at most 32 px of the photo and 10 px of GrabCut's copy,
+# finer than a box is dragged by finger or mouse, and GrabCut then follows the garment's own
+# edge inside it. Boxes drawn a few pixels apart become one region, computed once; a loop of
+# random boxes finds a finite set, and the per-client box rate limit bounds the rest.
+BOX_GRID = 32
+
+
+def box_snap(box: Box, *, width: int, height: int) -> Box:
+    """Snap an ordered, clipped box to the grid, at least one cell wide and high."""
+
+    def snap(low: int, high: int, size: int) -> tuple[int, int]:
+        first, last = round(low * BOX_GRID / size), round(high * BOX_GRID / size)
+        if last <= first:  # narrower than a cell: keep one cell, inside the photo
+            first, last = (first, first + 1) if first < BOX_GRID else (BOX_GRID - 1, BOX_GRID)
+        return round(first * size / BOX_GRID), round(last * size / BOX_GRID)
+
+    x0, x1 = snap(box[0], box[2], width)
+    y0, y1 = snap(box[1], box[3], height)
+    return x0, y0, x1, y1
+
+
 def box_mask(box: Box, *, width: int, height: int) -> np.ndarray:
     mask = np.zeros((height, width), dtype=bool)
     x0, y0, x1, y1 = box

@@ -279,11 +279,11 @@ def product_alternatives_context(*, request, product) -> dict:
         context["alternatives_pending"] = True
         return context
     rows = Product.objects.browsable().filter(pk__in=[entry["pk"] for entry in ranked], in_stock=True)
-    if price_min is not None:
-        rows = rows.filter(price__gte=price_min)
-    if price_max is not None:
-        rows = rows.filter(price__lte=price_max)
-    fresh = {row.pk: row for row in rows.filter(currency=product.currency)}
+    if price_min is not None or price_max is not None:
+        # Bounds are amounts in this product's currency; without one every currency is shown
+        # (with no price comparison), as the ranking did.
+        rows = rows.filter(currency=product.currency).price_between(price_min, price_max)
+    fresh = {row.pk: row for row in rows}
     for entry in ranked:
         other = fresh.get(entry["pk"])
         if other is None:  # sold out, taken down or re-priced since the ranking was cached

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from config.deliveries import deliveries_exhausted
-from config.publishing import task_publish
+from config.publishing import QueueUnavailable, task_publish
 from recommender.services import embedding_compute_batch
 from shop.models import Product
 from shop.services import product_image_flag
@@ -102,7 +102,13 @@ def query_segment_upload(self, upload_id: str) -> str | None:
     """Detect the garments on an upload. Idempotent: a redelivered task redoes the same work;
     one that killed its worker CELERY_TASK_MAX_DELIVERIES times marks the upload failed."""
     from recommender.models import QueryImage
-    from recommender.uploads import upload_fail, upload_segment
+    from recommender.uploads import (
+        upload_choice_default,
+        upload_fail,
+        upload_problem,
+        upload_region_request,
+        upload_segment,
+    )
 
     upload = QueryImage.objects.filter(pk=upload_id).first()
     if upload is None:
@@ -117,7 +123,39 @@ def query_segment_upload(self, upload_id: str) -> str | None:
                 "Please try another photo."
             ),
         ).status
-    return upload_segment(upload=upload).status
+    upload = upload_segment(upload=upload)
+    if upload.status == QueryImage.Status.READY and not upload_problem(upload):
+        # Its result page opens on the default choice: have that region ready as well.
+        try:
+            upload_region_request(upload=upload, choice=upload_choice_default(upload))
+        except QueueUnavailable:
+            logger.warning("Upload %s: its default region was not queued; the page queues it", upload.pk)
+    return upload.status
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def query_region_embed(self, region_id: int) -> str | None:
+    """Cut out and embed one searched region of an upload (a box, a garment, the whole photo).
+    Expires at the result page's deadline; one that killed its worker
+    CELERY_TASK_MAX_DELIVERIES times is marked failed."""
+    from recommender.models import QueryRegion
+    from recommender.uploads import upload_region_compute
+
+    region = QueryRegion.objects.select_related("upload").filter(pk=region_id).first()
+    if region is None:
+        logger.info("Region %s is gone (its upload was deleted, or it was retried); nothing to do", region_id)
+        return None
+    if region.status != QueryRegion.Status.PENDING:
+        return region.status  # a redelivered task whose work is done
+    if deliveries_exhausted(self):
+        region.status = QueryRegion.Status.FAILED
+        region.error = gettext_noop(
+            "This part of your photo stopped our search worker several times. Please choose another "
+            "garment or box."
+        )
+        region.save(update_fields=["status", "error", "updated_at"])
+        return region.status
+    return upload_region_compute(region=region).status
 
 
 @shared_task(acks_late=True)

@@ -1,9 +1,10 @@
 """Find similar: shoppers' uploaded photos, from upload to results.
 
 upload → validate (shop.images.image_decode) → store upright → segment (query queue, or
-in-process without a broker) → garments with masks → chosen garment, or a box refined by
-GrabCut → the recommender's query_embed (the code that indexed the catalogue) → kNN with
-filters → results, logged on the upload.
+in-process without a broker) → garments with masks → chosen garment, or a box snapped to a
+grid and refined by GrabCut → the recommender's query_embed (the code that indexed the
+catalogue), once per region on the query queue (QueryRegion) → kNN with filters → results,
+logged on the upload.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -29,16 +29,23 @@ from django.utils.translation import gettext_noop
 from PIL import Image
 
 from config.publishing import QueueUnavailable, task_publish
+from recommender.errors import ModelUnavailable
 from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import ProductColour, QueryImage
-from recommender.refine import box_clip, box_refine, mask_box, mask_decode, mask_encode, mask_outline
+from recommender.models import ProductColour, QueryImage, QueryRegion
+from recommender.refine import (
+    box_clip,
+    box_refine,
+    box_snap,
+    mask_box,
+    mask_decode,
+    mask_encode,
+    mask_outline,
+)
 from shop.clients import client_address
 from shop.images import DecodedImage, ImageRejected, image_decode
 
 logger = logging.getLogger(__name__)
 
-# How long a query's vector stays cached while the shopper changes filters.
-QUERY_CACHE_SECONDS = 60 * 60
 # JPEG quality of the stored copy: visually lossless for a search photo, a fraction of a PNG.
 STORE_JPEG_QUALITY = 90
 
@@ -184,34 +191,19 @@ def upload_image(upload: QueryImage) -> Image.Image:
 def upload_segment(*, upload: QueryImage) -> QueryImage:
     """Detect the garments on an upload and store them (boxes, scores, RLE masks).
 
-    Missing segmenter weights are not a failure: the upload is ready without garments and
-    the page offers the crop box. Any other error marks it failed with a message for the
+    Missing segmenter weights are not a failure: the garments are placed on the person's
+    body instead (recommender.detection), or there are none and the page offers the main
+    object and the crop box. Any other error marks it failed with a message for the
     shopper; the detail goes to the log.
     """
-    from recommender.segmentation import SegmenterUnavailable, get_segmenter
+    from recommender.detection import garments_detect
 
     started = time.perf_counter()
     try:
         image = upload_image(upload)
-        try:
-            segmenter = get_segmenter()
-        except SegmenterUnavailable as exc:
-            logger.warning("Upload %s: garment detection unavailable: %s", upload.pk, exc)
-            upload.segmenter_unavailable = True
-            upload.garments = []
-        else:
-            garments = segmenter.segment(image)
-            upload.segmenter_unavailable = False
-            upload.garments = [
-                {
-                    "kind": g.kind,
-                    "box": [int(v) for v in g.box],
-                    "score": round(float(g.score), 4),
-                    "area_share": round(float(g.area_share), 5),
-                    "mask": mask_encode(g.mask),
-                }
-                for g in garments
-            ]
+        detected = garments_detect(image=image)
+        upload.segmenter_unavailable = detected.segmenter_unavailable
+        upload.garments = detected.garments
         upload.status = QueryImage.Status.READY
         upload.error_message = ""
     except Exception:
@@ -295,25 +287,136 @@ class SearchOutcome:
 
 
 def upload_choice_default(upload: QueryImage) -> Choice:
-    """The largest garment found (the likeliest subject). Without garments (nothing found, or
-    no segmenter), the main object: a box over the whole photo refined by GrabCut, which
-    beats the raw photo as a query (see refine.py); "Use the whole photo" remains a choice."""
-    if upload.garments:
-        index = max(range(len(upload.garments)), key=lambda i: upload.garments[i]["area_share"])
+    """The default garment (recommender.detection.garment_default). Without garments, the
+    main object: a box over the whole photo refined by GrabCut, which beats the raw photo
+    as a query (see refine.py); "Use the whole photo" remains a choice."""
+    from recommender.detection import garment_default
+
+    index = garment_default(upload.garments)
+    if index is not None:
         return Choice(garment=index)
     return Choice(box=(0, 0, upload.width, upload.height))
 
 
-def upload_choice_mask(*, upload: QueryImage, image: Image.Image, choice: Choice) -> np.ndarray | None:
-    """The mask searched for a choice; a box is refined by GrabCut and cached on the upload."""
-    if choice.garment is not None:
-        return mask_decode(upload.garments[choice.garment]["mask"])
+def upload_choice_normalize(*, upload: QueryImage, choice: Choice) -> Choice:
+    """A choice this upload can search: a box ordered, clipped to the photo and snapped to the
+    grid (refine.box_snap) - the whole photo when nothing of it is on the photo (a box drawn for
+    another size, a photo of a pixel or two) - and a garment that exists (else the default)."""
     if choice.box is not None:
-        cached = upload.chosen or {}
-        if cached.get("box") == list(choice.box) and cached.get("mask"):
-            return mask_decode(cached["mask"])
-        return box_refine(image, choice.box)
-    return None
+        try:
+            box = box_clip(choice.box, width=upload.width, height=upload.height)
+        except ValueError:
+            return Choice()
+        return Choice(box=box_snap(box, width=upload.width, height=upload.height))
+    if choice.garment is not None and not 0 <= choice.garment < len(upload.garments):
+        return upload_choice_default(upload)
+    return choice
+
+
+def region_key(choice: Choice) -> str:
+    """The QueryRegion key of a normalized choice ("g0", "b0-0-512-384", "w")."""
+    if choice.garment is not None:
+        return f"g{choice.garment}"
+    if choice.box is not None:
+        return "b" + "-".join(map(str, choice.box))
+    return "w"
+
+
+def region_choice(key: str) -> Choice:
+    if key.startswith("g"):
+        return Choice(garment=int(key[1:]))
+    if key.startswith("b"):
+        x0, y0, x1, y1 = (int(v) for v in key[1:].split("-"))
+        return Choice(box=(x0, y0, x1, y1))
+    return Choice()
+
+
+def upload_region(*, upload: QueryImage, choice: Choice) -> QueryRegion | None:
+    """The region of a normalized choice for the active model, if it was ever requested."""
+    from recommender.embedders import active_model_key
+
+    return QueryRegion.objects.filter(
+        upload=upload, key=region_key(choice), model_key=active_model_key()
+    ).first()
+
+
+def upload_region_request(*, upload: QueryImage, choice: Choice) -> QueryRegion:
+    """The region of a normalized choice; a new one is created pending and queued on the
+    "query" queue, expiring at FIND_SIMILAR_QUERY_DEADLINE (without a broker it is computed
+    right here, as in the demo). Raises QueueUnavailable, keeping nothing, if the broker
+    does not take the task."""
+    from recommender.embedders import active_model_key
+    from recommender.tasks import query_region_embed
+
+    region, created = QueryRegion.objects.get_or_create(
+        upload=upload, key=region_key(choice), model_key=active_model_key()
+    )
+    if not created:
+        return region
+    expires = region.created_at + timedelta(seconds=settings.FIND_SIMILAR_QUERY_DEADLINE)
+    try:
+        # At once, not on commit: the page runs in autocommit, so the worker already sees the
+        # row; and in-process (eager) the page can show the results of this same request.
+        task_publish(query_region_embed, region.pk, expires=expires)
+    except QueueUnavailable:
+        region.delete()
+        raise
+    region.refresh_from_db()  # computed already when tasks run in-process
+    return region
+
+
+def upload_region_timed_out(region: QueryRegion) -> bool:
+    """Still pending FIND_SIMILAR_QUERY_DEADLINE seconds after it was queued (its task expired)."""
+    limit = timedelta(seconds=settings.FIND_SIMILAR_QUERY_DEADLINE)
+    return region.status == QueryRegion.Status.PENDING and timezone.now() - region.created_at > limit
+
+
+def upload_region_compute(*, region: QueryRegion) -> QueryRegion:
+    """Cut out and embed a region: a garment's mask, a box refined by GrabCut, or the whole
+    photo, embedded exactly as the catalogue was (services.query_embed) with the region's
+    model, plus its colour histogram. The query worker's work (query_region_embed).
+
+    Missing weights mark it failed with error "unavailable" (the page says so, 503); any
+    other error with a sentence for the shopper, the detail in the log.
+    """
+    from recommender.services import query_colour, query_embed
+
+    started = time.perf_counter()
+    upload = region.upload
+    choice = region_choice(region.key)
+    mask = None
+    try:
+        image = upload_image(upload)
+        if choice.garment is not None:
+            mask = mask_decode(upload.garments[choice.garment]["mask"])
+        elif choice.box is not None:
+            mask = box_refine(image, choice.box)
+        vector, model_key = query_embed(image=image, mask=mask, model=region.model_key.split("@", 1)[0])
+        if model_key != region.model_key:
+            raise RuntimeError(
+                f"the query worker embeds with {model_key}, the site searches {region.model_key}"
+            )
+        region.vector = vector
+        region.histogram = np.asarray(query_colour(image=image, mask=mask)).round(5).tolist()
+        region.mask = mask_encode(mask) if choice.box is not None else None
+        region.status = QueryRegion.Status.READY
+        region.error = ""
+    except ModelUnavailable as exc:
+        logger.error("Upload %s region %s: the embedder is unavailable: %s", upload.pk, region.key, exc)
+        region.status, region.error = QueryRegion.Status.FAILED, "unavailable"
+    except Exception:
+        logger.exception("Upload %s region %s: embedding failed", upload.pk, region.key)
+        region.status = QueryRegion.Status.FAILED
+        # Stored untranslated: the result page translates it for each reader's language.
+        region.error = gettext_noop(
+            "Something went wrong while cutting out this part of your photo. Please try again, "
+            "or choose another garment or box."
+        )
+    region.save(update_fields=["vector", "histogram", "mask", "status", "error", "updated_at"])
+    logger.info(
+        "Upload %s region %s embedded in %.2f s", upload.pk, region.key, time.perf_counter() - started
+    )
+    return region
 
 
 def upload_search(
@@ -326,61 +429,42 @@ def upload_search(
     currency: str | None = None,
     brand: str | None = None,
     count: int = 10,
+    region: QueryRegion | None = None,
 ) -> SearchOutcome:
     """Search the catalogue for the chosen region of an upload and log what was shown.
 
     ``categories=None`` means "preselect from the garment" (GARMENT_CATEGORIES); an empty
-    list means every category.
+    list means every category. ``region``: the choice's ready region (the result page gets it
+    from the query worker first); without one it is computed here, in-process. Raises
+    ModelUnavailable when the embedder's weights are missing.
     """
-    from recommender.embedders import active_model_key
     from recommender.selectors import similar_products
-    from recommender.services import query_colour, query_embed
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    image = upload_image(upload)
-    if choice.box is not None:
-        try:
-            choice.box = box_clip(choice.box, width=image.width, height=image.height)
-        except ValueError:
-            # Nothing of the box is on the stored photo (a box drawn for another size, a photo
-            # of a pixel or two): search the whole photo rather than fail the page.
-            choice = Choice()
-    if choice.garment is not None and not 0 <= choice.garment < len(upload.garments):
-        choice = upload_choice_default(upload)
+    choice = upload_choice_normalize(upload=upload, choice=choice)
     kind = upload.garments[choice.garment]["kind"] if choice.garment is not None else None
     if categories is None:
         categories = list(GARMENT_CATEGORIES.get(kind, [])) if kind else []
-    timings["load"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    mask = upload_choice_mask(upload=upload, image=image, choice=choice)
-    timings["refine"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    # Changing a filter re-runs only the kNN: the query's vector and colours are cached per
-    # upload and region (and model, so a model switch never mixes vector spaces).
-    region_key = (
-        f"g{choice.garment}"
-        if choice.garment is not None
-        else "b" + "-".join(map(str, choice.box))
-        if choice.box
-        else "w"
-    )
-    cache_key = f"find-similar:{upload.pk}:{region_key}:{active_model_key()}"
-    cached = cache.get(cache_key)
-    if cached is None:
-        vector, model_key = query_embed(image=image, mask=mask)
-        query_histogram = query_colour(image=image, mask=mask)
-        cache.set(cache_key, (vector, model_key, query_histogram), QUERY_CACHE_SECONDS)
+    if region is None or region.status != QueryRegion.Status.READY:
+        region = upload_region(upload=upload, choice=choice)
+        if region is None or region.status != QueryRegion.Status.READY:
+            region = upload_region_compute(
+                region=region or upload_region_request_local(upload=upload, choice=choice)
+            )
+    if region.status == QueryRegion.Status.FAILED:
+        raise ModelUnavailable(region.error) if region.error == "unavailable" else RuntimeError(region.error)
+    if choice.garment is not None:
+        mask = mask_decode(upload.garments[choice.garment]["mask"])
     else:
-        vector, model_key, query_histogram = cached
-    timings["embed"] = time.perf_counter() - clock
+        mask = mask_decode(region.mask) if region.mask else None
+    query_histogram = np.asarray(region.histogram) if region.histogram is not None else None
+    timings["region"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     results = similar_products(
-        vector,
-        model_key=model_key,
+        np.asarray(getattr(region.vector, "to_list", lambda: region.vector)(), dtype=np.float32),
+        model_key=region.model_key,
         categories=categories or None,
         price_min=price_min,
         price_max=price_max,
@@ -401,7 +485,7 @@ def upload_search(
     if choice.garment is not None:
         chosen = {"garment": choice.garment, "kind": kind}
     elif choice.box is not None:
-        chosen = {"box": list(choice.box), "mask": mask_encode(mask)}
+        chosen = {"box": list(choice.box), "mask": region.mask}
     filters = {
         "categories": categories,
         "price_min": str(price_min) if price_min is not None else None,
@@ -410,9 +494,9 @@ def upload_search(
         "brand": brand or None,
     }
     shown = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
-    _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=model_key)
+    _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=region.model_key)
 
-    region = mask if mask is not None else np.ones((image.height, image.width), dtype=bool)
+    area = mask if mask is not None else np.ones((upload.height, upload.width), dtype=bool)
     return SearchOutcome(
         choice=choice,
         kind=kind,
@@ -420,11 +504,21 @@ def upload_search(
         results=results,
         query_histogram=query_histogram,
         result_histograms={pk: np.asarray(h) for pk, h in histograms.items()},
-        outline=mask_outline(region) if mask is not None else [],
-        box=mask_box(region),
-        model_key=model_key,
+        outline=mask_outline(area) if mask is not None else [],
+        box=mask_box(area),
+        model_key=region.model_key,
         timings=timings,
     )
+
+
+def upload_region_request_local(*, upload: QueryImage, choice: Choice) -> QueryRegion:
+    """The region's row for an in-process computation (no task queued)."""
+    from recommender.embedders import active_model_key
+
+    region, _ = QueryRegion.objects.get_or_create(
+        upload=upload, key=region_key(choice), model_key=active_model_key()
+    )
+    return region
 
 
 def upload_delete(*, upload: QueryImage) -> None:

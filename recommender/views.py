@@ -12,22 +12,27 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from config.publishing import QueueUnavailable
-from recommender.errors import ModelUnavailable
 from recommender.forms import SearchForm, UploadForm
 from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import QueryImage
+from recommender.models import QueryImage, QueryRegion
 from recommender.plots import colour_comparison_svg
 from recommender.refine import box_clip, mask_decode, mask_outline
 from recommender.uploads import (
     Choice,
     client_hash,
     upload_choice_default,
+    upload_choice_normalize,
     upload_create,
     upload_from_product,
     upload_problem,
+    upload_region,
+    upload_region_request,
+    upload_region_timed_out,
     upload_search,
     upload_timed_out,
 )
@@ -150,6 +155,15 @@ def _is_full_box(choice: Choice, upload: QueryImage) -> bool:
     return choice.box == (0, 0, upload.width, upload.height)
 
 
+def _is_new_box(choice: Choice, upload: QueryImage) -> bool:
+    """A box the shopper drew (the full-photo box is the automatic default, not a drawing)."""
+    return choice.box is not None and not _is_full_box(choice, upload)
+
+
+def _box_rate(group, request) -> str:
+    return settings.FIND_SIMILAR_BOX_RATE
+
+
 def _query_string(base: dict, **changes) -> str:
     # Not "if v": garment 0 is a real choice.
     params = {
@@ -200,24 +214,60 @@ def find_similar_result(request, pk):
         or (upload.source_product.currency if upload.source_product else None)
         or (currencies[0] if currencies else None)
     )
-    try:
-        outcome = upload_search(
-            upload=upload,
-            choice=choice,
-            categories=data.get("category", []) if data.get("f") else None,
-            price_min=data.get("price_min"),
-            price_max=data.get("price_max"),
-            currency=currency,
-            brand=data.get("brand") or None,
-            count=data["n"],
-        )
-    except ModelUnavailable:
-        # The operator sees what to fix in the log (and the system checks); the shopper, a sentence.
-        logger.exception("Find similar: the embedder is unavailable")
-        context["error"] = _(
-            "Similarity search is not available on this server right now. Please try again later."
-        )
-        return render(request, "recommender/find_similar_failed.html", context, status=503)
+    # The region's vector comes from the query worker (a new box: rate-limited, snapped,
+    # queued with a deadline); until it is there the page waits and refreshes itself.
+    choice = upload_choice_normalize(upload=upload, choice=choice)
+    region = upload_region(upload=upload, choice=choice)
+    if region is None:
+        if _is_new_box(choice, upload) and is_ratelimited(
+            request, group="find-similar-box", key="ip", rate=_box_rate, method=ALL, increment=True
+        ):
+            context["error"] = _(
+                "You have tried many boxes in a short time. Please wait a few minutes, then draw again; "
+                "the garments found on your photo can still be chosen."
+            )
+            context["retry_url"] = upload.get_absolute_url()
+            return render(request, "recommender/find_similar_failed.html", context, status=429)
+        try:
+            region = upload_region_request(upload=upload, choice=choice)
+        except QueueUnavailable:
+            context["error"] = _("Search is temporarily unavailable. Please try again in a minute.")
+            context["retry_url"] = request.get_full_path()
+            return render(request, "recommender/find_similar_failed.html", context, status=503)
+    if region.status == QueryRegion.Status.PENDING:
+        if upload_region_timed_out(region):
+            region.delete()  # its task expired: "Try again" queues a fresh one
+            context["error"] = _(
+                "Searching this part of your photo is taking longer than it should. Please try again "
+                "in a minute."
+            )
+            context["retry_url"] = request.get_full_path()
+            return render(request, "recommender/find_similar_failed.html", context, status=503)
+        context["refresh_seconds"] = settings.FIND_SIMILAR_REFRESH_SECONDS
+        context["searching"] = True
+        return render(request, "recommender/find_similar_waiting.html", context)
+    if region.status == QueryRegion.Status.FAILED:
+        region.delete()  # shown once; the next visit tries again
+        context["retry_url"] = request.get_full_path()
+        if region.error == "unavailable":
+            # The operator sees what to fix in the log (and the system checks); the shopper, a sentence.
+            context["error"] = _(
+                "Similarity search is not available on this server right now. Please try again later."
+            )
+            return render(request, "recommender/find_similar_failed.html", context, status=503)
+        context["error"] = _(region.error)  # stored in English (gettext_noop)
+        return render(request, "recommender/find_similar_failed.html", context)
+    outcome = upload_search(
+        upload=upload,
+        choice=choice,
+        categories=data.get("category", []) if data.get("f") else None,
+        price_min=data.get("price_min"),
+        price_max=data.get("price_max"),
+        currency=currency,
+        brand=data.get("brand") or None,
+        count=data["n"],
+        region=region,
+    )
     # The filter form shows what was searched, including the preselected categories.
     shown_filters = {
         "f": 1,
@@ -327,6 +377,7 @@ def _garment_label(kind: str) -> str:
     labels = {
         "top": _("Top"),
         "pants": _("Pants"),
+        "bottoms": _("Bottoms"),
         "skirt": _("Skirt"),
         "dress": _("Dress"),
         "shoes": _("Shoes"),

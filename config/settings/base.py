@@ -293,6 +293,7 @@ _TASK_KINDS = {
     "recommender.tasks.embed_products": "embed",
     "recommender.tasks.embed_pending": "embed",
     "recommender.tasks.query_segment_upload": "query",
+    "recommender.tasks.query_region_embed": "query",
     "recommender.tasks.uploads_delete_expired": "housekeeping",
     "recommender.tasks.uploads_requeue_stale": "housekeeping",
 }
@@ -464,6 +465,15 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # How often the waiting page reloads itself (a meta refresh: works without JavaScript).
 FIND_SIMILAR_REFRESH_SECONDS = env.int("FIND_SIMILAR_REFRESH_SECONDS", default=2)
+# A new region of a photo (a box, a garment) is cut out and embedded on the "query" queue, not
+# in the web request; the page waits this long for it (the task expires then too). One region
+# is GrabCut (0.1-0.3 s, refine.py) and one embedding (0.4-1.9 s an image at batch 1 on 2
+# cores, docs/benchmarks.md model table), plus up to 34 s to load a model in a fresh worker.
+FIND_SIMILAR_QUERY_DEADLINE = env.int("FIND_SIMILAR_QUERY_DEADLINE", default=45)
+# New boxes per client (django-ratelimit rate): each costs a GrabCut and an embedding on the
+# query worker; a shopper refining a box tries a handful, and boxes already computed for the
+# photo, garments and filters are never counted.
+FIND_SIMILAR_BOX_RATE = env("FIND_SIMILAR_BOX_RATE", default="30/h")
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).
 CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
     "task": "recommender.tasks.uploads_delete_expired",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.core import UnknownLocaleError
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_symbol
 from django import template
 from django.utils import translation
 
@@ -35,6 +35,16 @@ def money(amount, currency: str = "KRW") -> str:
         return format_currency(Decimal(amount), currency or "KRW", locale=locale)
     except (UnknownLocaleError, ValueError):
         return f"{amount} {currency}"
+
+
+@register.filter
+def currency_symbol(currency: str) -> str:
+    """The currency's sign as the shopper's language writes it (₩; $ or US$), for labels."""
+    locale = translation.to_locale(translation.get_language() or "en")
+    try:
+        return get_currency_symbol(currency or "KRW", locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return currency
 
 
 @register.simple_tag(takes_context=True)

@@ -62,3 +62,55 @@ def test_hostile_boxes_on_the_result_page_are_a_message_not_a_500(client, upload
     assert response.status_code == 200
     uploaded.refresh_from_db()
     assert uploaded.chosen["box"] == [0, 0, uploaded.width, uploaded.height]
+
+
+# --- Item 8: box changes cost model work, so they are snapped, rate-limited and queued ------
+
+
+def _box_regions(upload):
+    from recommender.models import QueryRegion
+
+    return QueryRegion.objects.filter(upload=upload, key__startswith="b")
+
+
+def test_boxes_are_snapped_to_a_grid_so_nearby_boxes_share_one_computed_region(client, uploaded):  # noqa: F811
+    from recommender.refine import BOX_GRID, box_snap
+
+    w, h = uploaded.width, uploaded.height
+    on_grid = [
+        round(8 * w / BOX_GRID),
+        round(6 * h / BOX_GRID),
+        round(24 * w / BOX_GRID),
+        round(27 * h / BOX_GRID),
+    ]
+    drawn = tuple(v + 2 for v in on_grid)
+    nudged = tuple(v - 2 for v in on_grid)  # the same box, dragged a few pixels off
+    snapped = box_snap(drawn, width=w, height=h)
+    assert snapped == box_snap(nudged, width=w, height=h)
+    for value in (snapped[0] * BOX_GRID / w, snapped[3] * BOX_GRID / h):
+        assert abs(value - round(value)) < 0.05  # on the grid (up to the pixel rounding)
+    before = _box_regions(uploaded).count()
+    for box in (drawn, nudged):
+        response = client.get(uploaded.get_absolute_url(), {"box": ",".join(map(str, box))})
+        assert response.status_code == 200
+        uploaded.refresh_from_db()
+        assert uploaded.chosen["box"] == list(snapped)
+    assert _box_regions(uploaded).count() == before + 1  # GrabCut and the embedding ran once
+
+
+def test_new_boxes_are_rate_limited_per_client_and_known_ones_are_free(client, uploaded, settings):  # noqa: F811
+    settings.FIND_SIMILAR_BOX_RATE = "2/m"
+    url = uploaded.get_absolute_url()
+    w, h = uploaded.width, uploaded.height
+    boxes = [f"0,0,{w // 2},{h // 2}", f"{w // 2},0,{w},{h // 2}", f"0,{h // 2},{w // 2},{h}"]
+    assert client.get(url, {"box": boxes[0]}).status_code == 200
+    assert client.get(url, {"box": boxes[1]}).status_code == 200
+    limited = client.get(url, {"box": boxes[2]})
+    assert limited.status_code == 429
+    html = limited.content.decode()
+    assert "many boxes in a short time" in html and "Please wait a few minutes" in html
+    # A box already computed costs nothing and is not limited; nor are garments or filters.
+    assert client.get(url, {"box": boxes[0]}).status_code == 200
+    assert client.get(url, {"whole": 1}).status_code == 200
+    # Another shopper has their own budget.
+    assert client.get(url, {"box": boxes[2]}, REMOTE_ADDR="198.51.100.4").status_code == 200

@@ -150,6 +150,9 @@ def test_a_drawn_box_is_refined_by_grabcut_and_its_outline_shown(client, uploade
     response = client.get(uploaded.get_absolute_url(), {"box": ",".join(map(str, box))})
     assert response.status_code == 200
     uploaded.refresh_from_db()
+    from recommender.refine import box_snap
+
+    box = list(box_snap(tuple(box), width=uploaded.width, height=uploaded.height))  # the 1/32 grid
     assert uploaded.chosen["box"] == box
     from recommender.refine import mask_decode
 

@@ -150,10 +150,11 @@ def test_exif_rotated_phone_photo_is_stored_and_searched_upright(
     pixels = np.asarray(_stored(upload))
     assert pixels[40, 100, 0] > 180 and pixels[260, 100, 2] > 180  # red on top, blue at the bottom
     assert "exif" not in _stored(upload).info  # no metadata (GPS!) kept from the phone
-    # The search crops the upright photo: a box over the top half is all red.
-    client.get(response["Location"], {"box": "10,10,190,140"})
+    # The search crops the upright photo: a box over the top half (on the 1/32 grid boxes are
+    # snapped to) is all red.
+    client.get(response["Location"], {"box": "0,0,200,150"})
     upload.refresh_from_db()
-    assert upload.chosen["box"] == [10, 10, 190, 140]
+    assert upload.chosen["box"] == [0, 0, 200, 150]
 
 
 def test_csrf_is_enforced(settings):
