@@ -53,6 +53,7 @@ GARMENT_KINDS: tuple[str, ...] = (
     "belt",
     "skirt",
     "pants",
+    "bottoms",
     "bag",
     "shoes",
 )
@@ -62,6 +63,8 @@ GARMENT_KINDS: tuple[str, ...] = (
 GARMENT_CATEGORIES: dict[str, list[str]] = {
     "top": ["top", "outer"],
     "pants": ["pants", "shorts"],
+    # Placed on the body without a segmenter (regions.py), which cannot tell them apart.
+    "bottoms": ["pants", "shorts", "skirt"],
     "skirt": ["skirt"],
     "dress": ["dress"],
     "shoes": ["shoes"],
