@@ -488,8 +488,8 @@ def upload_search(
         chosen = {"box": list(choice.box), "mask": region.mask}
     filters = {
         "categories": categories,
-        "price_min": str(price_min) if price_min is not None else None,
-        "price_max": str(price_max) if price_max is not None else None,
+        "price_min": _price_text(price_min),
+        "price_max": _price_text(price_max),
         "currency": currency,
         "brand": brand or None,
     }
@@ -532,6 +532,13 @@ def upload_delete(*, upload: QueryImage) -> None:
     if upload.image.name:
         upload.image.storage.delete(upload.image.name)
     upload.delete()
+
+
+def _price_text(value: Decimal | None) -> str | None:
+    """A price bound as the shopper would write it in the search log: 20000, not 20000.00."""
+    if value is None:
+        return None
+    return format(value.normalize(), "f")
 
 
 def _search_log(*, upload: QueryImage, chosen: dict, filters: dict, results: list, model_key: str) -> None:
