@@ -74,6 +74,22 @@ def scratch_database_setup(name: str = SCRATCH_DB, *, migrate: bool = True) -> N
         call_command("migrate", verbosity=0, interactive=False)
 
 
+def database_url(settings_dict: dict, name: str | None = None) -> str:
+    """A DATABASE_URL naming the database of ``settings_dict`` (Django's), for a server process
+    started beside it; the embedded server listens on a unix socket, given as ?host=."""
+    from urllib.parse import quote
+
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
+    port = settings_dict.get("PORT") or ""
+    name = name or settings_dict["NAME"]
+    credentials = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    if host.startswith("/"):
+        return f"postgres://{credentials}@/{name}?host={host}" + (f"&port={port}" if port else "")
+    return f"postgres://{credentials}@{host}{':' + str(port) if port else ''}/{name}"
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
 

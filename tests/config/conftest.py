@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import database_url
 from tests.recommender.conftest import tiny_segformer_dir  # noqa: F401  (a fixture used here)
 
 
@@ -65,20 +66,6 @@ def private_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-def database_url(settings_dict: dict, name: str | None = None) -> str:
-    """A DATABASE_URL for the server the tests run on (the embedded one listens on a unix
-    socket, given as ?host=)."""
-    user = settings_dict.get("USER") or "postgres"
-    password = settings_dict.get("PASSWORD") or ""
-    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
-    port = settings_dict.get("PORT") or ""
-    name = name or settings_dict["NAME"]
-    credentials = f"{user}:{password}" if password else user
-    if host.startswith("/"):
-        return f"postgres://{credentials}@/{name}?host={host}" + (f"&port={port}" if port else "")
-    return f"postgres://{credentials}@{host}{':' + str(port) if port else ''}/{name}"
 
 
 @pytest.fixture

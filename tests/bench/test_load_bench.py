@@ -1,0 +1,35 @@
+"""Smoke test of bench/load.py: the stack starts (gunicorn on the production settings, its
+own Redis), locust drives every page kind, and the table has a row for each; the doc is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import load
+from bench.report import DOC
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_load_benchmark_runs_tiny_without_writing_the_doc(settings, monkeypatch, tmp_path):
+    # main() reads these from the environment and sets them; the fixtures put them back.
+    for key, name, value in (
+        ("LOOKALIKE_MEDIA_ROOT", "MEDIA_ROOT", tmp_path / "media"),
+        ("LOOKALIKE_PRIVATE_MEDIA_ROOT", "PRIVATE_MEDIA_ROOT", tmp_path / "private"),
+        ("RECOMMENDER_EMBEDDER", "RECOMMENDER_EMBEDDER", "efficientnet-lite0"),
+    ):
+        monkeypatch.setenv(key, str(value))
+        setattr(settings, name, value)
+    before = DOC.read_text() if DOC.exists() else None
+
+    table = load.main(["--rows", "6", "--users", "2", "--duration", "5", "--no-write"])
+
+    lines = table.splitlines()
+    assert lines[0].startswith("| page | after req/s | after p50 ms |")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+    assert [row[0] for row in rows] == list(load.PAGES)
+    for row in rows:
+        assert float(row[1].replace(",", "")) > 0, row  # requests/s
+        assert row[5] == "0", row  # every answer a 200
+    assert (DOC.read_text() if DOC.exists() else None) == before
