@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -117,15 +117,40 @@ class _Crawl:
 
 @contextmanager
 def _source_lock(source_id: int):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source_id])
-        acquired = cursor.fetchone()[0]
+    acquired = _source_lock_take(source_id)
     try:
         yield acquired
     finally:
         if acquired:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, source_id])
+
+
+def _source_lock_take(source_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, source_id])
+        return cursor.fetchone()[0]
+
+
+def _connection_alive() -> bool:
+    """False once the database went away (Django drops a connection whose rollback failed)."""
+    return connection.connection is not None and connection.is_usable()
+
+
+def _database_reconnect() -> None:
+    """Drop the broken connection and wait until the database answers again, for at most
+    CRAWLER_DATABASE_WAIT_SECONDS (then the error propagates: the task fails and is logged)."""
+    deadline = time.monotonic() + settings.CRAWLER_DATABASE_WAIT_SECONDS
+    while True:
+        connection.close()
+        try:
+            connection.ensure_connection()
+            if connection.is_usable():
+                return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
 
 
 def crawl_run_execute(
@@ -173,9 +198,26 @@ def crawl_run_execute(
             run.status = CrawlRun.Status.FAILED
             crawl.error(source.base_url or source.slug, str(exc))
         except Exception as exc:
-            logger.exception("crawl %s failed", source.slug)
-            run.status = CrawlRun.Status.FAILED
-            crawl.error(source.base_url or source.slug, f"The run stopped: {exc}")
+            if isinstance(exc, (OperationalError, InterfaceError)) and not _connection_alive():
+                # The database restarted or the connection broke mid-run. Every product is its
+                # own transaction, so each is saved or untouched; the lock went with the old
+                # session. Wait for the database, take the lock again and record the stop: the
+                # run is INTERRUPTED (the crawl task runs it again) and incomplete (no product
+                # counts as missed).
+                logger.warning("crawl %s: the database connection was lost: %s", source.slug, exc)
+                _database_reconnect()
+                _source_lock_take(source.pk)
+                run.status = CrawlRun.Status.INTERRUPTED
+                run.complete = False
+                crawl.error(
+                    source.base_url or source.slug,
+                    "The database connection was lost during the run (a database restart?). Every "
+                    "product saved before stays saved; the run stopped there and the next run carries on.",
+                )
+            else:
+                logger.exception("crawl %s failed", source.slug)
+                run.status = CrawlRun.Status.FAILED
+                crawl.error(source.base_url or source.slug, f"The run stopped: {exc}")
         else:
             failures = run.pages_failed + run.products_failed + run.images_failed
             seen = run.products_new + run.products_updated + run.products_unchanged
@@ -323,6 +365,8 @@ def _product_save(
         crawl.error(data.product_url or page_url or data.external_id, str(exc))
         return None
     except DatabaseError as exc:
+        if not _connection_alive():
+            raise  # the database went away: the run stops there (crawl_run_execute)
         run.products_failed += 1
         crawl.error(data.product_url or page_url or data.external_id, f"Could not save the product: {exc}")
         return None

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from config.deliveries import deliveries_exhausted
 from crawler.models import Source
 from crawler.services import CrawlAlreadyRunning, crawl_run_execute, crawl_run_gave_up
 
 logger = logging.getLogger(__name__)
+# A run stopped by a lost database connection is tried again this many times, then left to
+# the next scheduled run.
+DATABASE_LOST_RETRIES = 3
 
 
 @shared_task(
@@ -47,6 +51,10 @@ def crawl_source(self, source_id: int, manual: bool = False) -> None:
         # Idempotent: the run in progress does the work; a redelivered task is dropped.
         logger.info("crawl_source: %s", exc)
         return
+    if run.status == run.Status.INTERRUPTED and self.request.retries < DATABASE_LOST_RETRIES:
+        # The database went away mid-run (crawl_run_execute waited for it and recorded the
+        # stop): what was saved stays; run again shortly instead of at the next schedule.
+        raise self.retry(countdown=settings.CRAWLER_DATABASE_RETRY_SECONDS)
     logger.info(
         "crawl_source: %s %s: %s new, %s updated, %s unchanged, %s failed",
         source.slug,

@@ -512,6 +512,10 @@ CRAWLER_MAX_CRAWL_DELAY = env.float("CRAWLER_MAX_CRAWL_DELAY", default=10.0)
 CRAWLER_ALLOW_LOOPBACK = env.bool("CRAWLER_ALLOW_LOOPBACK", default=False)
 # Hard ceiling on listing pages in one run, whatever a source asks for (endless pagination).
 CRAWLER_MAX_PAGES_PER_RUN = env.int("CRAWLER_MAX_PAGES_PER_RUN", default=500)
+# A database restart mid-crawl: wait this long for it to answer again (a restart takes
+# seconds), record the stopped run, and retry the crawl task after CRAWLER_DATABASE_RETRY_SECONDS.
+CRAWLER_DATABASE_WAIT_SECONDS = env.float("CRAWLER_DATABASE_WAIT_SECONDS", default=60.0)
+CRAWLER_DATABASE_RETRY_SECONDS = env.int("CRAWLER_DATABASE_RETRY_SECONDS", default=60)
 # After a run, queue recommender.tasks.embed_pending for products whose image changed.
 CRAWLER_EMBED_AFTER_RUN = env.bool("CRAWLER_EMBED_AFTER_RUN", default=True)
 # Prices read from a page with less confidence than this (0..1) are stored flagged "needs

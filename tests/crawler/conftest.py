@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +31,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (slow server)
     drip: float = 0.0  # seconds between body bytes (a server that trickles)
+    before: Callable[[], None] | None = None  # run before answering (a fault injected mid-request)
 
 
 @dataclass
@@ -63,6 +65,8 @@ class LoopbackShop:
                     reply = (replies.pop(0) if len(replies) > 1 else replies[0]) if replies else None
                 if reply is None:
                     reply = Reply(status=404, body=b"not found", content_type="text/plain")
+                if reply.before:
+                    reply.before()
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.body.encode() if isinstance(reply.body, str) else reply.body
