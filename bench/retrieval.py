@@ -2,8 +2,30 @@
 
     python -m bench.retrieval --catalog DIR --queries DIR --pairs FILE.csv [--embedder NAME]
         [--segment-queries/--no-segment-queries] [--segment-catalog/--no-segment-catalog]
-        [--garment top]
+        [--garment top] [--region auto box whole] [--boxes FILE.csv] [--json]
     nice -n 19 python -m bench.retrieval --self-test
+    nice -n 19 python -m bench.retrieval --people 200 --region auto box whole mask
+
+``--region`` measures the path a shopper takes on the Find-similar page, on each query
+photo as the page stores it (upload_decode, then the stored JPEG copy):
+
+- ``auto``: the page's default choice (recommender.detection: the segmenter's largest
+  garment when its weights are installed, else the top placed on the person's body, else
+  the main object, GrabCut over the whole photo);
+- ``box``: the shopper's drag box from ``--boxes`` (header ``query,x0,y0,x1,y1``, in the
+  upright photo's pixels), clipped, snapped to the page's grid and refined by GrabCut as
+  the page does;
+- ``whole``: the whole photo (the page's "Use the whole photo");
+- ``mask`` (``--people`` only): the true visible mask of the garment, the ceiling.
+
+The page also preselects the default garment's categories; the benchmark leaves the
+filter out so that every region is ranked against the same gallery. ``--json`` prints one
+JSON object per variant (region, colour on/off, recall@1/5/10/20, MRR) instead of the table.
+
+``--people N`` builds the stand-in for street photos of people (bench/people.py): N painted
+people, each wearing a top, bottoms and shoes cut out of the CC0 photos; the query's
+target is its top's catalogue photo, its box the top's bounding box with a shopper's
+slack, its mask the top's visible pixels.
 
 The catalogue images are imported as products (shop.services.product_upsert +
 product_image_store) into a scratch database and embedded by the production indexing code
@@ -24,14 +46,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import json
 import logging
 import random
 import shutil
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from bench.common import ROOT, cc0_photos, markdown_table
@@ -40,6 +66,14 @@ logger = logging.getLogger("bench.retrieval")
 
 KS = (1, 5, 10, 20)
 SELF_TEST_DIR = ROOT / "var" / "bench" / "retrieval-self-test"
+PEOPLE_DIR = ROOT / "var" / "bench" / "retrieval-people"
+REGIONS = ("auto", "box", "whole", "mask")
+REGION_LABELS = {
+    "auto": "auto (the page's default)",
+    "box": "shopper's box + GrabCut",
+    "whole": "whole photo",
+    "mask": "true garment mask",
+}
 # CC0 class folders -> shop category slugs.
 CC0_CATEGORY = {
     "dress": "dress",
@@ -379,6 +413,279 @@ def run(
     return results
 
 
+def boxes_read(path: Path) -> dict[str, tuple[int, int, int, int]]:
+    """The shopper's boxes of a CSV with the header ``query,x0,y0,x1,y1``: file name -> box."""
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        wanted = {"query", "x0", "y0", "x1", "y1"}
+        if not reader.fieldnames or wanted - set(reader.fieldnames):
+            raise SystemExit(
+                f"{path} must start with the header line 'query,x0,y0,x1,y1' (it has {reader.fieldnames}). "
+                "Add the header and run again."
+            )
+        boxes = {}
+        for line, row in enumerate(reader, start=2):
+            if not row.get("query"):
+                continue
+            try:
+                boxes[row["query"].strip()] = tuple(
+                    int(round(float(row[k]))) for k in ("x0", "y0", "x1", "y1")
+                )
+            except (TypeError, ValueError):
+                raise SystemExit(
+                    f"{path} line {line}: x0, y0, x1, y1 must be numbers (pixels). "
+                    "Fix the line and run again."
+                ) from None
+    return boxes
+
+
+def photo_as_stored(data: bytes) -> tuple[Image.Image, float]:
+    """A query photo as the Find-similar page keeps it: decoded with the upload limits
+    (upload_decode: upright, reduced to FIND_SIMILAR_IMAGE_MAX_SIDE) and re-read from the
+    stored JPEG copy, which is what garment detection and the region worker open. Returns
+    (image, scale from the upright file's pixels to the stored photo's)."""
+    from recommender.uploads import _store_copy, upload_decode
+
+    with Image.open(io.BytesIO(data)) as raw:
+        width = raw.width
+        if raw.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF orientations that turn the photo
+            width = raw.height
+    content, _ = _store_copy(upload_decode(data).image)
+    with Image.open(io.BytesIO(content.read())) as stored:
+        image = stored.convert("RGB")
+    return image, image.width / width
+
+
+def region_mask(
+    image: Image.Image,
+    *,
+    region: str,
+    box: tuple[int, int, int, int] | None = None,
+    truth: np.ndarray | None = None,
+    timings: list | None = None,
+) -> np.ndarray | None:
+    """The mask the page searches for ``region`` on a stored photo (None: the whole photo).
+
+    auto: garments_detect + region_default_mask (the page's default choice); box: the
+    page's normalisation (clip, snap to the grid) and box_refine; whole: no mask; mask: the
+    true garment mask."""
+    from types import SimpleNamespace
+
+    from recommender.detection import garments_detect, region_default_mask
+    from recommender.refine import box_refine
+    from recommender.uploads import Choice, upload_choice_normalize
+
+    if region == "auto":
+        started = time.perf_counter()
+        detected = garments_detect(image=image)
+        if timings is not None:
+            timings.append((time.perf_counter() - started, detected.segmenter_unavailable))
+        return region_default_mask(image=image, garments=detected.garments)
+    if region == "box":
+        upload = SimpleNamespace(width=image.width, height=image.height, garments=[])
+        choice = upload_choice_normalize(upload=upload, choice=Choice(box=box))
+        return None if choice.box is None else box_refine(image, choice.box)
+    if region == "mask":
+        return truth
+    return None
+
+
+def region_vectors(
+    paths: list[Path],
+    *,
+    region: str,
+    model: str,
+    boxes: dict | None = None,
+    masks: Path | None = None,
+    timings: list | None = None,
+):
+    """(vector, model key, colour histogram, categories) per query for one --region, through
+    the page's own code: the stored copy, the region's mask, query_embed and query_colour."""
+    from recommender.services import query_colour, query_embed
+
+    out = []
+    for path in tqdm(paths, desc=f"region {region} ({model})", leave=False):
+        image, scale = photo_as_stored(path.read_bytes())
+        box = truth = None
+        if region == "box":
+            box = tuple(round(v * scale) for v in boxes[path.name])
+        elif region == "mask":
+            with Image.open(masks / f"{path.stem}.png") as m:
+                truth = np.asarray(m.convert("L").resize(image.size, Image.Resampling.NEAREST)) > 127
+        mask = region_mask(image, region=region, box=box, truth=truth, timings=timings)
+        vector, key = query_embed(image=image, mask=mask, model=model)
+        out.append((vector, key, query_colour(image=image, mask=mask), None))
+    return out
+
+
+@dataclass
+class RegionResult:
+    region: str
+    colour_weight: float  # 0: colour re-rank off
+    scores: Scores
+
+    def as_json(self, *, embedder: str) -> dict:
+        return {
+            "region": self.region,
+            "colour": self.colour_weight > 0,
+            "colour_weight": self.colour_weight,
+            "embedder": embedder,
+            "queries": len(self.scores.ranks),
+            **{f"recall@{k}": round(self.scores.recall(k), 4) for k in KS},
+            "mrr": round(self.scores.mrr, 4),
+        }
+
+
+def run_regions(
+    *,
+    catalog: Path,
+    queries_dir: Path,
+    pairs_path: Path,
+    embedder: str,
+    regions: list[str],
+    colour_weights: list[float],
+    boxes: dict | None = None,
+    masks: Path | None = None,
+    categories: dict | None = None,
+    timings: list | None = None,
+) -> list[RegionResult]:
+    """Recall per (region, colour weight) on the same catalogue and queries."""
+    from django.conf import settings
+
+    pairs = pairs_read(pairs_path, queries=queries_dir, catalog=catalog)
+    if "box" in regions:
+        missing = [q for q, _ in pairs if q not in (boxes or {})]
+        if missing:
+            raise SystemExit(
+                f"--region box needs a box for every query; {len(missing)} have none in --boxes, e.g."
+                f" {missing[:3]}. Add their lines 'query,x0,y0,x1,y1' and run again."
+            )
+    if "mask" in regions and masks is None:
+        raise SystemExit("--region mask needs the true garment masks: use it with --people.")
+    settings.RECOMMENDER_SEGMENT_CATALOGUE = False
+    ids = catalogue_index(catalog, model=embedder, categories=categories)
+    targets = [ids[c] for _, c in pairs]
+    paths = [queries_dir / q for q, _ in pairs]
+    results = []
+    default_weight = settings.RECOMMENDER_COLOUR_WEIGHT
+    try:
+        for region in regions:
+            vectors = region_vectors(
+                paths,
+                region=region,
+                model=embedder,
+                boxes=boxes,
+                masks=masks,
+                timings=timings if region == "auto" else None,
+            )
+            for weight in colour_weights:
+                settings.RECOMMENDER_COLOUR_WEIGHT = weight
+                scores = evaluate(vectors, targets, colour=weight > 0)
+                results.append(RegionResult(region, weight, scores))
+                logger.info(
+                    "%s %s colour %s: %s", embedder, region, weight, [round(x, 3) for x in scores.row()]
+                )
+    finally:
+        settings.RECOMMENDER_COLOUR_WEIGHT = default_weight
+    return results
+
+
+def people_build(
+    *, n: int, seed: int = 0, catalogue_limit: int | None = None, folder: Path = PEOPLE_DIR, size=(683, 1024)
+):
+    """Write N painted people (bench/people.py) as queries: the catalogue is every CC0 photo
+    (or the targets plus a random sample, ``catalogue_limit`` in all); each query's target
+    its top's photo, its box the top's bounding box with a shopper's slack (3-10% of the box
+    per side), its mask the top's visible pixels. Returns (catalog dir, queries dir, pairs
+    csv, boxes, masks dir, categories)."""
+    from bench.people import BOTTOM_FOLDERS, TOP_FOLDERS, person_scene
+
+    rng = random.Random(seed)
+    photos = cc0_photos()
+    by_folder: dict[str, list[Path]] = {}
+    for p in photos:
+        by_folder.setdefault(p.parent.name, []).append(p)
+    tops = [p for f in TOP_FOLDERS for p in by_folder.get(f, [])]
+    bottoms = [p for f in BOTTOM_FOLDERS for p in by_folder.get(f, [])]
+    if not tops or not bottoms:
+        raise SystemExit(f"--people needs CC0 photos of tops and bottoms in {sorted(by_folder)}.")
+    catalog, queries, masks = folder / "catalog", folder / "queries", folder / "masks"
+    shutil.rmtree(folder, ignore_errors=True)
+    for d in (catalog, queries, masks):
+        d.mkdir(parents=True)
+    chosen = [rng.choice(tops) for _ in range(n)]
+    gallery = photos
+    if catalogue_limit and catalogue_limit < len(photos):
+        others = [p for p in photos if p not in set(chosen)]
+        extra = max(0, catalogue_limit - len(set(chosen)))
+        gallery = sorted(set(chosen) | set(rng.sample(others, min(extra, len(others)))))
+    categories = {}
+    for p in gallery:
+        name = f"{p.parent.name}-{p.name}"
+        shutil.copyfile(p, catalog / name)
+        categories[name] = CC0_CATEGORY.get(p.parent.name, "")
+    pairs, boxes = [], {}
+    for i, top in enumerate(tqdm(chosen, desc="paint people", leave=False)):
+        scene = person_scene(
+            top=top,
+            bottoms=rng.choice(bottoms),
+            shoes=rng.choice(by_folder["shoes"]) if by_folder.get("shoes") else None,
+            backgrounds=photos,
+            seed=seed * 100_003 + i,
+            size=size,
+        )
+        name = f"p{i:04d}.jpg"
+        scene.image.save(queries / name, quality=95)
+        mask = scene.masks["top"]
+        Image.fromarray(mask.astype(np.uint8) * 255).save(masks / f"p{i:04d}.png")
+        ys, xs = np.nonzero(mask)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        sx, sy = (x1 - x0) * rng.uniform(0.03, 0.1), (y1 - y0) * rng.uniform(0.03, 0.1)
+        boxes[name] = (int(x0 - sx), int(y0 - sy), int(x1 + sx), int(y1 + sy))
+        pairs.append((name, f"{top.parent.name}-{top.name}"))
+    pairs_path = folder / "pairs.csv"
+    with pairs_path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["query", "catalog"])
+        writer.writerows(pairs)
+    with (folder / "boxes.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["query", "x0", "y0", "x1", "y1"])
+        writer.writerows([name, *box] for name, box in boxes.items())
+    return catalog, queries, pairs_path, boxes, masks, categories
+
+
+def regions_body(results: list[RegionResult], *, label: str, timings: list, intro: str) -> str:
+    from django.conf import settings
+
+    rows = [
+        [
+            label,
+            REGION_LABELS[r.region],
+            "off" if not r.colour_weight else f"on ({r.colour_weight:g})",
+            *r.scores.row(),
+        ]
+        for r in results
+    ]
+    body = (
+        intro
+        + "\n\n"
+        + markdown_table(
+            ["embedder", "query region", "colour re-rank", *(f"recall@{k}" for k in KS), "MRR"], rows
+        )
+    )
+    if timings:
+        ms = np.array([t for t, _ in timings]) * 1000
+        weights = "absent" if all(unavailable for _, unavailable in timings) else "installed"
+        body += (
+            f"\n\nRegion detection (`recommender.detection.garments_detect`, segmenter weights "
+            f"{weights}), CPU, per "
+            f"stored photo of at most {settings.FIND_SIMILAR_IMAGE_MAX_SIDE} px: median "
+            f"{np.median(ms):.0f} ms, 90th percentile {np.percentile(ms, 90):.0f} ms over {len(ms)} photos."
+        )
+    return body
+
+
 def embedder_prepare(name: str) -> str:
     """Point the settings at weights this machine has; returns the label for the table."""
     from django.conf import settings
@@ -407,10 +714,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--self-test-queries", type=int, default=150)
     parser.add_argument("--self-test-catalogue", type=int, default=None, help="catalogue size (default all)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--region", nargs="+", choices=REGIONS, default=None, help="query regions as the page cuts them"
+    )
+    parser.add_argument("--boxes", type=Path, help="CSV 'query,x0,y0,x1,y1': the shopper's boxes")
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per variant instead of the table"
+    )
+    parser.add_argument("--people", type=int, default=0, metavar="N", help="N painted people as the queries")
+    parser.add_argument("--people-seed", type=int, default=0)
+    parser.add_argument(
+        "--people-catalogue", type=int, default=None, help="catalogue size with --people (default all)"
+    )
+    parser.add_argument(
+        "--colour-weights",
+        nargs="+",
+        type=float,
+        default=None,
+        help="colour re-rank weights to measure besides 0 (default RECOMMENDER_COLOUR_WEIGHT)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not args.self_test and not (args.catalog and args.queries and args.pairs):
-        parser.error("give --catalog, --queries and --pairs, or --self-test")
+    if not (args.self_test or args.people) and not (args.catalog and args.queries and args.pairs):
+        parser.error("give --catalog, --queries and --pairs, or --self-test, or --people N")
+    if args.boxes and not args.boxes.is_file():
+        parser.error(f"--boxes {args.boxes}: no such file")
+    if args.region and "box" in args.region and not (args.boxes or args.self_test or args.people):
+        parser.error("--region box needs --boxes FILE.csv (header query,x0,y0,x1,y1)")
+    if args.region and "mask" in args.region and not args.people:
+        parser.error("--region mask needs the true garment masks, which only --people has")
 
     from bench.common import scratch_database_setup
 
@@ -420,6 +752,9 @@ def main(argv: list[str] | None = None) -> None:
     settings.RECOMMENDER_DEVICE = "cpu"
     settings.RECOMMENDER_DEMO_FALLBACK = False
     settings.MEDIA_ROOT = ROOT / "var" / "bench" / "media-retrieval"
+    if args.region or args.people:
+        regions_main(args)
+        return
     headers = ["embedder", "query", *(f"recall@{k}" for k in KS), "MRR"]
     rows = []
     if args.self_test:
@@ -483,6 +818,66 @@ def main(argv: list[str] | None = None) -> None:
         from bench.report import section_write
 
         section_write("retrieval", body, packages=("torchvision", "transformers"))
+
+
+def regions_main(args) -> None:
+    """--region / --people: the Find-similar page's regions, with and without colour."""
+    from django.conf import settings
+
+    masks = categories = None
+    boxes = boxes_read(args.boxes) if args.boxes else None
+    if args.people:
+        catalog, queries_dir, pairs_path, built_boxes, masks, categories = people_build(
+            n=args.people, seed=args.people_seed, catalogue_limit=args.people_catalogue
+        )
+        regions = args.region or list(REGIONS)
+        intro = (
+            f"Painted people (bench/people.py): {args.people} queries, seed {args.people_seed}, each a"
+            " 683×1024 photo of a painted person (face, hair, skin, studio or blurred-street"
+            " background) wearing a top, bottoms and shoes cut out of the CC0 photos; target = the"
+            f" top's catalogue photo; catalogue = {len(categories)} CC0 photos (the targets and others)."
+            " *shopper's box* ="
+            " the top's bounding box plus 3–10% slack per side; *true garment mask* = the top's"
+            " visible pixels. No category filter (every region against the same gallery)."
+        )
+    elif args.self_test:
+        catalog, queries_dir, pairs_path, built_boxes, categories = self_test_build(
+            n_queries=args.self_test_queries, catalogue_limit=args.self_test_catalogue
+        )
+        regions = args.region
+        intro = f"Self-test queries ({len(built_boxes)}, see the retrieval section) by query region."
+    else:
+        catalog, queries_dir, pairs_path, built_boxes = args.catalog, args.queries, args.pairs, None
+        regions = args.region or ["auto", "whole"]
+        intro = f"Catalogue {args.catalog}, queries {args.queries}, pairs {args.pairs}, boxes {args.boxes}."
+    boxes = boxes or built_boxes
+    name = args.embedder or settings.RECOMMENDER_EMBEDDER
+    label = embedder_prepare(name)
+    weights = [0.0, *(args.colour_weights or [settings.RECOMMENDER_COLOUR_WEIGHT])]
+    timings: list = []
+    results = run_regions(
+        catalog=catalog,
+        queries_dir=queries_dir,
+        pairs_path=pairs_path,
+        embedder=name,
+        regions=regions,
+        colour_weights=list(dict.fromkeys(weights)),
+        boxes=boxes,
+        masks=masks,
+        categories=categories,
+        timings=timings,
+    )
+    if args.json:
+        for result in results:
+            print(json.dumps(result.as_json(embedder=label)))
+        return
+    body = regions_body(results, label=label, timings=timings, intro=intro)
+    print(body)
+    if not args.no_write:
+        from bench.report import section_write
+
+        section = "retrieval-people" if args.people else "retrieval-regions"
+        section_write(section, body, packages=("torchvision", "opencv-python-headless"))
 
 
 if __name__ == "__main__":
