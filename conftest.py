@@ -95,8 +95,13 @@ def celery_worker(settings, transactional_db, celery_worker_queues, celery_redis
     """
     from django.db import connection
 
+    from celery import current_app
+
     from config.celery_app import app
 
+    # The project's shared tasks publish through the current app. Another Celery() made
+    # current by an earlier test would send them to its broker: say so instead of timing out.
+    assert current_app._get_current_object() is app, "a test left another Celery app current"
     if not _redis_available(celery_redis_url):
         if os.environ.get("CI"):
             pytest.fail(f"Redis is not reachable at {celery_redis_url}; .ci/run should start it.")

@@ -205,8 +205,10 @@ def test_production_stack_crawls_embeds_searches_and_reports_readiness(stack, lo
         pages_per_run=1,
         rate_limit=50,
     )
-    broker = Celery(broker=stack["env"]["CELERY_BROKER_URL"])
-    broker.send_task("crawler.tasks.crawl_source", args=[source.pk], queue="crawl")
+    # A client app of its own, never made the current app: the project's shared tasks would
+    # bind to it and publish to this stack's broker for the rest of the run.
+    with Celery(broker=stack["env"]["CELERY_BROKER_URL"], set_as_current=False) as broker:
+        broker.send_task("crawler.tasks.crawl_source", args=[source.pk], queue="crawl")
     wait_for(
         lambda: Embedding.objects.filter(product__source=source).count() == 4,
         timeout=300,
