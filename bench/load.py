@@ -193,13 +193,24 @@ def process_stop(process: subprocess.Popen) -> None:
             process.wait(10)
 
 
+def locust_command() -> list[str]:
+    """locust from this interpreter (requirements-dev.txt), or else the first ``locust`` on
+    PATH: locust pins gevent, which may be kept out of the shop's own environment."""
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is not None:
+        return [sys.executable, "-m", "locust"]
+    binary = shutil.which("locust")
+    if binary is None:
+        raise SystemExit("locust is missing: pip install -r requirements-dev.txt (or put a locust on PATH)")
+    return [binary]
+
+
 def locust_run(*, host: str, paths: list[str], users: int, seconds: int, folder: Path, label: str) -> Result:
     prefix = folder / label.replace(" ", "-").replace(",", "")
     env = {**os.environ, "BENCH_LOAD_PATHS": "\n".join(paths)}
     command = [
-        sys.executable,
-        "-m",
-        "locust",
+        *locust_command(),
         "-f",
         str(Path(__file__).with_name("locustfile.py")),
         "--headless",

@@ -20,6 +20,7 @@ from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour, vector_as
 from shop.forms import price_from_query
+from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ def product_alternatives_context(*, request, product) -> dict:
         cache.set(key, ranked, settings.RECOMMENDER_ALTERNATIVES_CACHE_SECONDS)
     if ranked == "pending":
         context["alternatives_pending"] = True
-        return context
+        return _alternatives_fragment(context, product)
     rows = Product.objects.browsable().filter(pk__in=[entry["pk"] for entry in ranked], in_stock=True)
     if price_min is not None or price_max is not None:
         # Bounds are amounts in this product's currency; without one every currency is shown
@@ -299,6 +300,24 @@ def product_alternatives_context(*, request, product) -> dict:
                 "price_difference_abs": abs(difference or 0),
             }
         )
+    return _alternatives_fragment(context, product)
+
+
+def _alternatives_fragment(context: dict, product) -> dict:
+    """The section's cache key and lifetime (recommender/_alternatives.html): a digest of
+    everything it shows, from the rows just read, so a cached section is never stale."""
+    context["alternatives_fragment_seconds"] = settings.RECOMMENDER_ALTERNATIVES_CACHE_SECONDS
+    context["alternatives_key"] = fragment_key(
+        product.currency,
+        context["alternatives_first"],
+        context["alternatives_pending"],
+        str(context["alternatives_notice"] or ""),
+        sorted((k, str(v)) for k, v in context["alternatives_filters"].items()),
+        [
+            (product_card_values(alt["product"]), alt["similarity_percent"], str(alt["price_difference"]))
+            for alt in context["alternatives"]
+        ],
+    )
     return context
 
 

@@ -4,13 +4,15 @@ from django.shortcuts import get_object_or_404, render
 
 from recommender.selectors import product_alternatives_context
 from shop.forms import ProductFilterForm
+from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
 from shop.selectors import brands_with_products, catalogue_currencies, product_browse
 
 
 def product_list(request):
     currencies = catalogue_currencies()
-    form = ProductFilterForm(request.GET or None, brands=brands_with_products(), currencies=currencies)
+    brands = brands_with_products()
+    form = ProductFilterForm(request.GET or None, brands=brands, currencies=currencies)
     filters = form.filters() if request.GET else {}
     products = product_browse(**{k: v for k, v in filters.items() if v not in (None, "")})
     # get_page() turns a page number that is not a number, or past the end, into a real page.
@@ -31,6 +33,13 @@ def product_list(request):
         "filters_open": bool(form.errors)
         or any(v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "q", "currency")),
         "currencies": currencies,
+        # The filter form and the product grid are cached as rendered (shop/fragments.py),
+        # keyed by all they show: the query string and the choices, the cards' fields.
+        "fragment_seconds": settings.SHOP_FRAGMENT_CACHE_SECONDS,
+        "filters_key": fragment_key(
+            sorted(request.GET.lists()), [(b.slug, b.name) for b in brands], currencies
+        ),
+        "grid_key": fragment_key([product_card_values(p) for p in products]),
         # Generated demo data must say so wherever it is shown.
         "demo_on_page": any(p.source.slug == settings.SHOP_DEMO_SOURCE_SLUG for p in products),
     }

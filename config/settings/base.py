@@ -337,6 +337,10 @@ LOGGING = {
 # --- Shop -----------------------------------------------------------------------------
 # Products per browse page: 24 fills 2, 3 and 4-column grids evenly.
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+# Seconds a rendered filter form or product grid stays in the cache. Their keys hold all they
+# show (shop/fragments.py), so this bounds only the cache's memory, never staleness; a hit
+# skips most of a browse page's CPU time (templates, form widgets, prices per language).
+SHOP_FRAGMENT_CACHE_SECONDS = env.int("SHOP_FRAGMENT_CACHE_SECONDS", default=10 * 60)
 # Minimum pg_trgm word similarity for a search hit besides plain substring matches.
 # Measured: one typo, "jaket" ~ "Rain jacket" 0.44 and "oxfrod shirt" ~ "Oxford shirt" 0.53,
 # while a shared ending, "jaket" ~ "Bucket hat", scores 0.33: 0.4 keeps typos, drops noise.
