@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import translation
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
@@ -308,6 +309,9 @@ def _alternatives_fragment(context: dict, product) -> dict:
     everything it shows, from the rows just read, so a cached section is never stale."""
     context["alternatives_fragment_seconds"] = settings.RECOMMENDER_ALTERNATIVES_CACHE_SECONDS
     context["alternatives_key"] = fragment_key(
+        # The language here, not only in the template: an inclusion tag's template does not
+        # see the context processors' LANGUAGE_CODE.
+        translation.get_language(),
         product.currency,
         context["alternatives_first"],
         context["alternatives_pending"],
