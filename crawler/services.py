@@ -26,7 +26,6 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from w3lib.url import canonicalize_url
 
-from config.publishing import QueueUnavailable, task_publish
 from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
 from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
 from crawler.sources import Adapter, ParseError, SourceRefused, adapter_for
@@ -41,6 +40,7 @@ from shop.services import (
     product_image_store,
     product_upsert,
 )
+from shop.signals import products_marked_announce
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def crawl_run_execute(
         crawl.save_run()
         run.timings["total_s"] = round(time.monotonic() - started, 4)
         run.save(update_fields=["timings"])
-    _embedding_queue(source)
+    _products_marked_announce(source)
     return run
 
 
@@ -543,28 +543,14 @@ def _missed_runs_count(crawl: _Crawl) -> None:
         ).update(is_active=False)
 
 
-def _embedding_queue(source: Source) -> None:
-    """Queue the recommender's batch embedding once the run's writes are committed."""
+def _products_marked_announce(source: Source) -> None:
+    """Tell whoever indexes the catalogue (shop.signals) that this run marked products for
+    embedding, once the run's writes are committed; the crawler does not queue indexing itself."""
     if not settings.CRAWLER_EMBED_AFTER_RUN:
         return
     if not Product.objects.filter(source=source).needing_embedding().exists():
         return
-    try:
-        from recommender.tasks import embed_pending
-    except ImportError:
-        logger.warning(
-            "recommender.tasks.embed_pending is not available; products were not queued for embedding."
-        )
-        return
-
-    def publish() -> None:
-        try:
-            task_publish(embed_pending)
-        except QueueUnavailable:
-            # The products stay marked needs_embedding: the periodic sweep embeds them later.
-            logger.warning("crawl %s: products not queued for embedding now; the sweep will", source.slug)
-
-    transaction.on_commit(publish)
+    products_marked_announce(sender="crawler.run", source=source)
 
 
 # --- Schedules ------------------------------------------------------------------------
