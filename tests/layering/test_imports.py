@@ -6,6 +6,8 @@ the test suite alone."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,16 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from recommender.tasks import embed_pending\n")
     assert _imports(module) == [(2, "recommender.tasks")]
+
+
+def test_the_import_contracts_hold():
+    """`make lint` runs the same; here so that the test suite alone also catches a new arrow."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " 0 broken." in result.stdout
