@@ -26,8 +26,8 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from w3lib.url import canonicalize_url
 
-from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
-from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
+from config.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
+from crawler.models import MISSED_RUNS_MAX, CrawlProfile, CrawlRun, Listing
 from crawler.sources import Adapter, ParseError, SourceRefused, adapter_for
 from crawler.sources.base import CrawledProduct
 from shop.images import ImageRejected
@@ -82,7 +82,7 @@ class _Saved:
 @dataclass
 class _Crawl:
     run: CrawlRun
-    source: Source
+    source: CrawlProfile
     adapter: Adapter
     fetcher: Fetcher
     timer: _Timer = field(default_factory=_Timer)
@@ -161,7 +161,7 @@ def crawl_run_execute(
     Raises CrawlAlreadyRunning when another run of the source holds its lock. Failures of
     single pages, products and images are recorded on the run and the run goes on.
     """
-    source = Source.objects.get(pk=source_id)
+    source = CrawlProfile.objects.get(pk=source_id)
     adapter = adapter_for(source.kind)
     with _source_lock(source.pk) as acquired:
         if not acquired:
@@ -233,7 +233,7 @@ def crawl_run_execute(
     return run
 
 
-def crawl_run_gave_up(*, source: Source, reason: str) -> CrawlRun:
+def crawl_run_gave_up(*, source: CrawlProfile, reason: str) -> CrawlRun:
     """Record a run that was not attempted (its task was given up), with the reason."""
     return CrawlRun.objects.create(
         source=source,
@@ -543,7 +543,7 @@ def _missed_runs_count(crawl: _Crawl) -> None:
         ).update(is_active=False)
 
 
-def _products_marked_announce(source: Source) -> None:
+def _products_marked_announce(source: CrawlProfile) -> None:
     """Tell whoever indexes the catalogue (shop.signals) that this run marked products for
     embedding, once the run's writes are committed; the crawler does not queue indexing itself."""
     if not settings.CRAWLER_EMBED_AFTER_RUN:
@@ -556,7 +556,7 @@ def _products_marked_announce(source: Source) -> None:
 # --- Schedules ------------------------------------------------------------------------
 
 
-def source_schedule_sync(*, source: Source) -> None:
+def source_schedule_sync(*, source: CrawlProfile) -> None:
     """Keep the source's django-celery-beat PeriodicTask in step with its schedule.
 
     A source with a schedule and enabled gets exactly one crontab task on the crawl queue;
@@ -568,7 +568,7 @@ def source_schedule_sync(*, source: Source) -> None:
         task = source.periodic_task
         if not (source.schedule.strip() and source.enabled):
             if task is not None:
-                Source.objects.filter(pk=source.pk).update(periodic_task=None)
+                CrawlProfile.objects.filter(pk=source.pk).update(periodic_task=None)
                 source.periodic_task = None
                 task.delete()
             return
@@ -594,4 +594,4 @@ def source_schedule_sync(*, source: Source) -> None:
         task.save()
         if source.periodic_task_id != task.pk:
             source.periodic_task = task
-            Source.objects.filter(pk=source.pk).update(periodic_task=task)
+            CrawlProfile.objects.filter(pk=source.pk).update(periodic_task=task)

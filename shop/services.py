@@ -313,7 +313,7 @@ def _feed_image_bytes(*, row, folder: Path, product: Product | None) -> bytes | 
     if row.image_is_url:
         if product and product.image and product.image_url == row.image and not product.image_error:
             return None  # this URL's photo is already stored: no download on re-import
-        from crawler.fetching import FetchError, fetch_image_bytes
+        from config.fetching import FetchError, fetch_image_bytes
 
         try:
             return fetch_image_bytes(row.image)

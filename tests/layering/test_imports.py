@@ -25,13 +25,15 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-@pytest.mark.parametrize("app", ["shop", "crawler"])
-def test_the_catalogue_and_the_crawler_never_import_the_recommender(app):
+@pytest.mark.parametrize(
+    ("app", "forbidden"), [("shop", "recommender"), ("crawler", "recommender"), ("shop", "crawler")]
+)
+def test_the_catalogue_and_the_crawler_never_import_what_sits_above_them(app, forbidden):
     offending = [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
         for path in sorted((ROOT / app).rglob("*.py"))
         for line, name in _imports(path)
-        if name == "recommender" or name.startswith("recommender.")
+        if name == forbidden or name.startswith(f"{forbidden}.")
     ]
     assert offending == [], "\n".join(offending)
 
