@@ -52,6 +52,7 @@ class Slot:
     candidates: list[Candidate]
     optional: bool = False  # may be left empty
     fixed: int | None = None  # index into candidates: the shopper's own pick, kept as it is
+    min_similarity: float | None = None  # this slot's own minimum (else look_solve's)
 
 
 @dataclass
@@ -75,7 +76,8 @@ def look_solve(
 ) -> Solution:
     """The most similar look whose price is at most ``budget`` (minor units).
 
-    ``min_similarity``: candidates below it are not considered (a fixed pick always is).
+    ``min_similarity``: candidates below it are not considered (a fixed pick always is); a
+    slot's own ``min_similarity`` replaces it for that slot.
     A slot with ``fixed`` set keeps that candidate; an ``optional`` slot may be left empty
     (similarity 0, price 0). Raises ValueError on a negative budget or price.
     """
@@ -87,10 +89,11 @@ def look_solve(
             c = slot.candidates[slot.fixed]
             allowed = [(c.price, _value(c.similarity), slot.fixed)]
         else:
+            floor = min_similarity if slot.min_similarity is None else slot.min_similarity
             allowed = [
                 (c.price, _value(c.similarity), i)
                 for i, c in enumerate(slot.candidates)
-                if c.similarity >= min_similarity
+                if c.similarity >= floor
             ]
             if slot.optional:
                 allowed.append((0, 0, None))
@@ -206,7 +209,8 @@ def look_brute_force(
             c = slot.candidates[slot.fixed]
             options.append([(c.price, _value(c.similarity))])
             continue
-        allowed = [(c.price, _value(c.similarity)) for c in slot.candidates if c.similarity >= min_similarity]
+        floor = min_similarity if slot.min_similarity is None else slot.min_similarity
+        allowed = [(c.price, _value(c.similarity)) for c in slot.candidates if c.similarity >= floor]
         if slot.optional:
             allowed.append((0, 0))
         options.append(allowed)

@@ -18,7 +18,10 @@ def _instance(rng: random.Random, *, unit: int) -> tuple[list[Slot], int]:
             for i in range(rng.randint(1, 5))
         ]
         fixed = rng.randrange(len(candidates)) if rng.random() < 0.15 else None
-        slots.append(Slot(candidates=candidates, optional=rng.random() < 0.3, fixed=fixed))
+        floor = rng.choice([None, None, 0.5])  # sometimes a slot's own minimum similarity
+        slots.append(
+            Slot(candidates=candidates, optional=rng.random() < 0.3, fixed=fixed, min_similarity=floor)
+        )
     budget = rng.randint(0, 150) * unit + rng.randint(0, unit - 1)
     return slots, budget
 
@@ -54,7 +57,8 @@ def test_exact_against_brute_force_on_random_instances(dense_max_cells, unit):
             elif index is None:
                 assert slot.optional
             else:
-                assert slot.candidates[index].similarity >= min_similarity
+                floor = min_similarity if slot.min_similarity is None else slot.min_similarity
+                assert slot.candidates[index].similarity >= floor
     assert feasible > 100 and infeasible > 5  # both kinds of instance were exercised
 
 

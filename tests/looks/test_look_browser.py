@@ -43,6 +43,14 @@ def test_upload_set_a_budget_swap_a_garment_and_see_the_total_change(page, live_
 
     page.get_by_role("link", name="Complete the look within a budget").click()
     page.wait_for_url(re.compile(r"/looks/new/[0-9a-f-]{36}/"))
+    garments = page.locator('input[name="parts"]').count()
+    # Add a garment by dragging a box on the photo (around the shoes): one line in the form.
+    stage = page.locator("[data-lk-stage]").bounding_box()
+    page.mouse.move(stage["x"] + stage["width"] * 0.3, stage["y"] + stage["height"] * 0.78)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + stage["width"] * 0.7, stage["y"] + stage["height"] * 0.97, steps=5)
+    page.mouse.up()
+    assert re.fullmatch(r"\d+,\d+,\d+,\d+", page.locator('textarea[name="boxes"]').input_value())
     _shot(page, "1-form")
     page.fill('input[name="budget"]', "150,000")
     page.get_by_role("button", name="Put the look together").click()
@@ -51,7 +59,8 @@ def test_upload_set_a_budget_swap_a_garment_and_see_the_total_change(page, live_
     _shot(page, "2-look")
     look = Look.objects.get()
     slots = list(look.slots.select_related("product"))
-    assert slots and all(s.product for s in slots)
+    assert len(slots) == garments + 1 and slots[-1].region_key.startswith("b")
+    assert all(s.product for s in slots)
     first_total = _won(page.locator("[data-lk-total]").inner_text())
     assert first_total == sum(s.product.price for s in slots) <= 150000
 

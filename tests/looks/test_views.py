@@ -170,7 +170,7 @@ def test_reopened_look_marks_sold_out_deleted_and_repriced_products(client, cata
         Product.objects.filter(pk=bottoms.pk).update(price=bottoms.price)
 
 
-def test_a_deleted_product_still_opens(client, catalogue, outfit_upload, django_db_blocker):
+def test_a_deleted_product_still_opens(client, catalogue, outfit_upload):
     look = _make(client, outfit_upload, budget="150000", brand="alpha")
     client.get(look.get_absolute_url())
     slot = look_slots(look=look)[0]
@@ -279,3 +279,43 @@ def test_the_look_page_is_korean(client, catalogue, outfit_upload):
     refused = client.post(f"/ko/looks/new/{outfit_upload.pk}/", {"budget": "-1", "parts": ["g0"]})
     assert refused.status_code == 400
     assert "0보다 큰" in refused.content.decode()
+
+
+def test_the_page_waits_for_the_query_worker_then_gives_up_with_a_message(
+    client, catalogue, outfit_upload, settings
+):
+    from datetime import timedelta
+
+    from recommender.embedders import active_model_key
+    from recommender.models import QueryRegion
+
+    look = _make(client, outfit_upload, budget="150000")
+    # The query worker has not cut out the trousers yet.
+    region = QueryRegion.objects.create(upload=outfit_upload, key="g1", model_key=active_model_key())
+    page = client.get(look.get_absolute_url())
+    html = page.content.decode()
+    assert page.status_code == 200 and '<meta http-equiv="refresh"' in html
+    assert "Putting your look together" in html
+    look.refresh_from_db()
+    assert look.solved_at is None
+    # Past the deadline (its task expired): a sentence and "Try again", which queues it afresh.
+    QueryRegion.objects.filter(pk=region.pk).update(
+        created_at=region.created_at - timedelta(seconds=settings.FIND_SIMILAR_QUERY_DEADLINE + 1)
+    )
+    page = client.get(look.get_absolute_url())
+    assert page.status_code == 503 and "took longer than it should" in page.content.decode()
+    assert not QueryRegion.objects.filter(pk=region.pk).exists()
+    assert client.get(look.get_absolute_url()).status_code == 200  # computed in-process this time
+    look.refresh_from_db()
+    assert look.solved_at is not None
+
+
+def test_a_shared_look_costs_a_fixed_number_of_queries(
+    client, catalogue, outfit_upload, django_assert_num_queries
+):
+    look = _make(client, outfit_upload, budget="150000")
+    client.get(look.get_absolute_url())  # chosen once
+    # The look, its garments with their products; per garment its region, one kNN (savepoint,
+    # two SET LOCAL, the search, release) and the colours: no query per candidate.
+    with django_assert_num_queries(2 + 7 * len(outfit_upload.garments)):
+        assert client.get(look.get_absolute_url()).status_code == 200
