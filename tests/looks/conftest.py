@@ -70,3 +70,13 @@ def outfit_upload(db):
     upload.status = QueryImage.Status.READY
     upload.save()
     return upload
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Each test starts in English: a Korean page requested by an earlier test leaves Korean
+    active in this thread, and reverse() would then give /ko/ addresses."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
