@@ -24,10 +24,8 @@ from shop.models import Brand
 from shop.selectors import catalogue_currencies
 
 
-def _failed(
-    request, *, error: str, status: int = 200, retry_url: str | None = None, upload=None
-) -> HttpResponse:
-    context = {"error": error, "retry_url": retry_url, "upload": upload}
+def _failed(request, *, error: str, status: int = 200, retry_url: str | None = None) -> HttpResponse:
+    context = {"error": error, "retry_url": retry_url}
     return render(request, "looks/look_failed.html", context, status=status)
 
 
@@ -50,11 +48,7 @@ def look_new(request, upload_pk):
     if upload.status == QueryImage.Status.PENDING:
         return redirect(upload)  # its own page waits for the garments
     if upload.status == QueryImage.Status.FAILED or upload_problem(upload):
-        return _failed(
-            request,
-            error=upload_problem(upload) or _(upload.error_message),
-            upload=None,
-        )
+        return _failed(request, error=upload_problem(upload) or _(upload.error_message))
     currencies = catalogue_currencies()
     if not currencies:
         return _failed(

@@ -319,3 +319,11 @@ def test_a_shared_look_costs_a_fixed_number_of_queries(
     # two SET LOCAL, the search, release) and the colours: no query per candidate.
     with django_assert_num_queries(2 + 7 * len(outfit_upload.garments)):
         assert client.get(look.get_absolute_url()).status_code == 200
+
+
+def test_the_admin_shows_looks_and_their_garments(admin_client, outfit_upload):
+    look = Look.objects.create(upload=outfit_upload, budget=Decimal(150000), currency="KRW")
+    look.slots.create(position=0, region_key="g0", kind="top", product_title="Gone shirt")
+    assert admin_client.get(reverse("admin:looks_look_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:looks_look_change", args=[look.pk]))
+    assert page.status_code == 200 and "Gone shirt" in page.content.decode()
