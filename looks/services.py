@@ -175,14 +175,14 @@ def look_choose(
     plan = look_plan(look=look, slots=slots, candidates=candidates, picks=picks)
     with transaction.atomic():
         for slot in slots:
-            if slot.position not in plan.chosen:
-                continue
-            item = plan.chosen[slot.position]
-            slot.product = item.product if item is not None else None
-            slot.product_title = item.product.title[:500] if item is not None else ""
-            slot.price = item.product.price if item is not None else None
-            slot.similarity = candidate_similarity(item) if item is not None else None
-            slot.pinned = slot.position in plan.honoured
+            # Every garment is saved: "Choose again" drops pins even where nothing fits.
+            if slot.position in plan.chosen:
+                item = plan.chosen[slot.position]
+                slot.product = item.product if item is not None else None
+                slot.product_title = item.product.title[:500] if item is not None else ""
+                slot.price = item.product.price if item is not None else None
+                slot.similarity = candidate_similarity(item) if item is not None else None
+                slot.pinned = slot.position in plan.honoured
             slot.save()
         look.solved_at = timezone.now()
         look.save(update_fields=["solved_at", "updated_at"])

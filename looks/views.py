@@ -225,10 +225,11 @@ def _detail_page(request, *, look: Look, slots, candidates) -> HttpResponse:
             }
         )
     nothing_chosen = not any(v.product for v in views) and not any(v.slot.pinned for v in views)
-    cheapest = None
-    if nothing_chosen:
+    cheapest, nothing_fits = None, False
+    if nothing_chosen:  # (all of it deleted since, or nothing fitted when it was chosen)
         plan = look_plan(look=look, slots=slots, candidates=candidates)
-        if not plan.solution.feasible and plan.solution.cheapest_total is not None:
+        nothing_fits = not plan.solution.feasible
+        if nothing_fits and plan.solution.cheapest_total is not None:
             cheapest = Decimal(plan.solution.cheapest_total) / plan.factor
     context = {
         "look": look,
@@ -238,7 +239,7 @@ def _detail_page(request, *, look: Look, slots, candidates) -> HttpResponse:
         "left": look.budget - total,
         "over": total - look.budget if total > look.budget else None,
         "changed": any(v.change for v in views),
-        "nothing_chosen": nothing_chosen,
+        "nothing_fits": nothing_fits,
         "cheapest": cheapest,
         "outlines": _outlines(look.upload, [s.region_key for s in slots]),
         "share_url": request.build_absolute_uri(look.get_absolute_url()),
