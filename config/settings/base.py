@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "shop",
     "recommender",
     "crawler",
+    "looks",
 ]
 
 MIDDLEWARE = [
@@ -475,6 +476,14 @@ FIND_SIMILAR_QUERY_DEADLINE = env.int("FIND_SIMILAR_QUERY_DEADLINE", default=45)
 # query worker; a shopper refining a box tries a handful, and boxes already computed for the
 # photo, garments and filters are never counted.
 FIND_SIMILAR_BOX_RATE = env("FIND_SIMILAR_BOX_RATE", default="30/h")
+# Complete the look within a budget (looks/). Garments on one look: the photo's garments plus
+# the shopper's boxes; each is one kNN query and, for a new box, one GrabCut and embedding on the
+# query worker, so a look of 20 boxes is refused with a message rather than queued.
+LOOK_MAX_SLOTS = env.int("LOOK_MAX_SLOTS", default=8)
+# Candidates per garment (top-k by similarity) the knapsack chooses among, and that the page
+# offers to swap to; 6 garments x 50 candidates solve in well under 50 ms (docs/benchmarks.md,
+# "look"), so the page's cost is the kNN queries, not the choice.
+LOOK_CANDIDATES = env.int("LOOK_CANDIDATES", default=10)
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).
 CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
     "task": "recommender.tasks.uploads_delete_expired",
