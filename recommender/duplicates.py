@@ -16,6 +16,22 @@ between every pair of different photos (41,905 pairs):
 6 bits catches every re-encode and resize, and most 1 % trims, with no false match among
 the demo photos; 8 would already merge two different pairs of pants.
 
+"The same item" (shop pages: "Also sold at", the "Lowest price" badge) needs more than
+"looks alike at 8x8": two shirts of one colour and cut on a shop's plain background, one
+striped and one with buttons, are 4 bits apart in the 64-bit hash (and 0.0014 apart in
+colour), so the hashes above call them one photo. A 256-bit pHash (hash_size=16) sees those
+details. Measured the same way (demo photos; painted shirts in tests/shop/test_same_item.py):
+
+    re-encoded at q60 / resized to 50 % ...... max 8 / max 6 (of 256)
+    cropped by 1 % on each side .............. max 28, p99 26
+    different demo photos .................... min 74, 0.1th percentile 88
+    different painted shirts of one colour ... min 32 (tee vs tee with a pocket), 42 for the
+                                               striped vs buttoned pair the 64-bit hash merges;
+                                               re-encoded or 1 %-trimmed copies at most 20
+
+so a pair matched on the 64-bit hash is the same item only when its fine hashes are within
+NEAR_DUPLICATE_MAX_FINE_BITS (30).
+
 A flat image (one colour, a blank placeholder) has no texture for pHash's median split:
 its hash is 8000000000000000 (1 bit set) whatever the colour, whereas every demo photo's
 hash has exactly 32 bits set. Hashes with fewer than MIN_INFORMATIVE_BITS set are
@@ -35,6 +51,8 @@ from recommender.colour import colour_distance
 NEAR_DUPLICATE_MAX_BITS = 6
 # Set bits below which a pHash says "featureless image" rather than "this photo"; see above.
 MIN_INFORMATIVE_BITS = 16
+# Bits (of 256) within which the fine hashes of a pHash match must also be; see above.
+NEAR_DUPLICATE_MAX_FINE_BITS = 30
 # pHash reads luminance only, so the same shot in another colour (a colour variant, a
 # different product) often hashes alike. Measured on 58 demo photos, each with its hue
 # turned by 120 degrees: 52 of the 58 variants are within 6 bits. Their colour distance
@@ -48,6 +66,11 @@ NEAR_DUPLICATE_MAX_COLOUR_DISTANCE = 0.015
 def image_phash(image: Image.Image) -> str:
     """The 64-bit perceptual hash of an image, as 16 hex digits."""
     return str(imagehash.phash(image))
+
+
+def image_phash_fine(image: Image.Image) -> str:
+    """The 256-bit perceptual hash (16x16 DCT) of an image, as 64 hex digits."""
+    return str(imagehash.phash(image, hash_size=16))
 
 
 def phash_distance(a: str, b: str) -> int:
@@ -72,20 +95,89 @@ def is_near_duplicate(
     colour_a=None,
     colour_b=None,
     max_bits: int = NEAR_DUPLICATE_MAX_BITS,
+    fine_a: str | None = None,
+    fine_b: str | None = None,
 ) -> bool:
     """Same file, or perceptual hashes within ``max_bits`` and (when both RGB histograms are
     given) colours within NEAR_DUPLICATE_MAX_COLOUR_DISTANCE. Blank values never match (a
-    product not hashed yet is not anyone's duplicate), nor do featureless images' hashes."""
+    product not hashed yet is not anyone's duplicate), nor do featureless images' hashes.
+
+    With fine hashes (image_phash_fine; pass "" for one not taken yet), a pHash match also
+    needs both, within NEAR_DUPLICATE_MAX_FINE_BITS: the test for "the same item"."""
     if sha256_a and sha256_a == sha256_b:
         return True
     if not (phash_informative(phash_a) and phash_informative(phash_b)):
         return False
     if phash_distance(phash_a, phash_b) > max_bits:
         return False
+    if fine_a is not None or fine_b is not None:
+        if not (fine_a and fine_b) or phash_distance(fine_a, fine_b) > NEAR_DUPLICATE_MAX_FINE_BITS:
+            return False
     if colour_a is not None and colour_b is not None:
         distance = colour_distance(np.asarray(colour_a), np.asarray(colour_b))
         return distance <= NEAR_DUPLICATE_MAX_COLOUR_DISTANCE
     return True
+
+
+def _bit_blocks(max_bits: int) -> list[tuple[int, int]]:
+    """(shift, mask) of max_bits + 1 blocks covering the 64 bits: two hashes within max_bits
+    differ in at most max_bits blocks, so they agree on at least one whole block."""
+    count = max_bits + 1
+    edges = [round(i * 64 / count) for i in range(count + 1)]
+    return [(lo, (1 << (hi - lo)) - 1) for lo, hi in zip(edges, edges[1:], strict=False)]
+
+
+def near_duplicate_groups(items, *, max_bits: int = NEAR_DUPLICATE_MAX_BITS) -> list[list[int]]:
+    """Groups (each of 2 or more ids, sorted) of items whose photos are near duplicates.
+
+    ``items``: (id, sha256, phash, histogram or None, fine hash). Pairs are decided by
+    is_near_duplicate, the alternatives' test plus the fine hash (a pHash match without both
+    fine hashes is no match), and a group grows by matching any member (as there).
+    Candidate pairs come from a multi-index over the hashes (pigeonhole on max_bits + 1 bit
+    blocks) and from equal SHA-256s, so the whole catalogue is not compared pair by pair.
+    """
+    items = list(items)
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    buckets: dict[tuple, list[int]] = {}
+    for index, (_, sha256, phash, _, _) in enumerate(items):
+        if sha256:
+            buckets.setdefault(("sha", sha256), []).append(index)
+        if phash_informative(phash):
+            value = int(phash, 16)
+            for block, (shift, mask) in enumerate(_bit_blocks(max_bits)):
+                buckets.setdefault((block, (value >> shift) & mask), []).append(index)
+    checked: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        for position, i in enumerate(members):
+            for j in members[position + 1 :]:
+                if (i, j) in checked or find(i) == find(j):
+                    continue
+                checked.add((i, j))
+                _, sha_a, phash_a, colour_a, fine_a = items[i]
+                _, sha_b, phash_b, colour_b, fine_b = items[j]
+                if is_near_duplicate(
+                    sha256_a=sha_a,
+                    phash_a=phash_a,
+                    colour_a=colour_a,
+                    sha256_b=sha_b,
+                    phash_b=phash_b,
+                    colour_b=colour_b,
+                    max_bits=max_bits,
+                    fine_a=fine_a or "",
+                    fine_b=fine_b or "",
+                ):
+                    parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(find(index), []).append(item[0])
+    return sorted(sorted(ids) for ids in groups.values() if len(ids) > 1)
 
 
 def _measure(folder: str) -> None:  # pragma: no cover - an operator's tool
@@ -111,17 +203,24 @@ def _measure(folder: str) -> None:  # pragma: no cover - an operator's tool
         "crop 1%": lambda im: crop(im, 0.01),
         "crop 2%": lambda im: crop(im, 0.02),
     }
-    hashes, same = [], {name: [] for name in transforms}
-    for path in sorted(Path(folder).rglob("*.jpg")):
-        image = Image.open(path).convert("RGB")
-        own = imagehash.phash(image)
-        hashes.append(own)
-        for name, transform in transforms.items():
-            same[name].append(own - imagehash.phash(transform(image)))
-    for name, values in same.items():
-        print(f"{name}: max {max(values)}, mean {np.mean(values):.1f}")
-    different = np.array([a - b for a, b in itertools.combinations(hashes, 2)])
-    print(f"different photos: min {different.min()}, mean {different.mean():.1f}, pairs {len(different)}")
+    for size in (8, 16):  # the 64-bit hash, then the fine 256-bit one
+        hashes, same = [], {name: [] for name in transforms}
+        for path in sorted(Path(folder).rglob("*.jpg")):
+            image = Image.open(path).convert("RGB")
+            own = imagehash.phash(image, hash_size=size)
+            hashes.append(own)
+            for name, transform in transforms.items():
+                same[name].append(own - imagehash.phash(transform(image), hash_size=size))
+        print(f"{size * size}-bit pHash")
+        for name, values in same.items():
+            print(
+                f"{name}: max {max(values)}, p99 {np.percentile(values, 99):.0f}, mean {np.mean(values):.1f}"
+            )
+        different = np.array([a - b for a, b in itertools.combinations(hashes, 2)])
+        print(
+            f"different photos: min {different.min()}, 0.1th percentile "
+            f"{np.percentile(different, 0.1):.0f}, mean {different.mean():.1f}, pairs {len(different)}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,13 @@ from django.shortcuts import get_object_or_404, render
 from recommender.selectors import product_alternatives_context
 from shop.forms import ProductFilterForm
 from shop.models import Product
-from shop.selectors import brands_with_products, catalogue_currencies, product_browse
+from shop.selectors import (
+    brands_with_products,
+    catalogue_currencies,
+    product_browse,
+    product_same_item_context,
+    same_item_lowest_ids,
+)
 
 
 def product_list(request):
@@ -18,6 +24,10 @@ def product_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     products = list(page.object_list)
+    # "Lowest price": the cheapest in-stock offer of the same item, in the shopper's currency.
+    lowest = same_item_lowest_ids(products=products, currency=filters.get("currency"))
+    for product in products:
+        product.lowest_in_group = product.pk in lowest
     context = {
         "form": form,
         "page": page,
@@ -40,6 +50,8 @@ def product_list(request):
 def product_detail(request, pk: int):
     product = get_object_or_404(Product.objects.browsable().select_related("source"), pk=pk)
     context = {"product": product, "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG}
+    # "Also sold at" and the price history: the same item at other shops.
+    context.update(product_same_item_context(request=request, product=product))
     # The recommender owns the "Similar alternatives" section: its context and template.
     context.update(product_alternatives_context(request=request, product=product))
     return render(request, "shop/product_detail.html", context)
