@@ -127,12 +127,15 @@ def _bit_blocks(max_bits: int) -> list[tuple[int, int]]:
     return [(lo, (1 << (hi - lo)) - 1) for lo, hi in zip(edges, edges[1:], strict=False)]
 
 
-def near_duplicate_groups(items, *, max_bits: int = NEAR_DUPLICATE_MAX_BITS) -> list[list[int]]:
+def near_duplicate_groups(
+    items, *, max_bits: int = NEAR_DUPLICATE_MAX_BITS, require_fine: bool = True
+) -> list[list[int]]:
     """Groups (each of 2 or more ids, sorted) of items whose photos are near duplicates.
 
     ``items``: (id, sha256, phash, histogram or None, fine hash). Pairs are decided by
     is_near_duplicate, the alternatives' test plus the fine hash (a pHash match without both
-    fine hashes is no match), and a group grows by matching any member (as there).
+    fine hashes is no match; ``require_fine=False``: the 64-bit test alone), and a group grows
+    by matching any member (as there).
     Candidate pairs come from a multi-index over the hashes (pigeonhole on max_bits + 1 bit
     blocks) and from equal SHA-256s, so the whole catalogue is not compared pair by pair.
     """
@@ -170,8 +173,8 @@ def near_duplicate_groups(items, *, max_bits: int = NEAR_DUPLICATE_MAX_BITS) -> 
                     phash_b=phash_b,
                     colour_b=colour_b,
                     max_bits=max_bits,
-                    fine_a=fine_a or "",
-                    fine_b=fine_b or "",
+                    fine_a=(fine_a or "") if require_fine else None,
+                    fine_b=(fine_b or "") if require_fine else None,
                 ):
                     parent[find(i)] = find(j)
     groups: dict[int, list[int]] = {}

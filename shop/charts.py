@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from shop.templatetags.shop_tags import money
+from shop.templatetags.shop_tags import currency_name, money
 
 
 def _label_date(moment: dt.datetime) -> str:
@@ -47,7 +47,9 @@ def price_history_svg(
     def y(price) -> float:
         return top + float((high - price) / (high - low)) * plot_h
 
-    title = _("Price history of this item at each shop, in %(currency)s") % {"currency": currency}
+    title = _("Price history of this item at each shop, in %(currency)s") % {
+        "currency": currency_name(currency)
+    }
     desc = _("From %(start)s to %(end)s, prices between %(low)s and %(high)s.") % {
         "start": _label_date(start),
         "end": _label_date(end),

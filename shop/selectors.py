@@ -146,7 +146,9 @@ def same_item_lowest_ids(*, products, currency: str | None) -> set[int]:
     rates = _LazyRates()
     by_group: dict[int, list[tuple[int, Decimal]]] = {}
     for pk, group, price, price_currency in members.values_list("pk", "same_item_group", "price", "currency"):
-        shown = _shown(rates.convert(price, price_currency, currency or price_currency))
+        if currency is None:  # no catalogue currency (cannot happen with products): compare nothing
+            continue
+        shown = _shown(rates.convert(price, price_currency, currency))
         if shown is not None:
             by_group.setdefault(group, []).append((pk, shown))
     lowest = set()

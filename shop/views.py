@@ -25,7 +25,9 @@ def product_list(request):
     query.pop("page", None)
     products = list(page.object_list)
     # "Lowest price": the cheapest in-stock offer of the same item, in the shopper's currency.
-    lowest = same_item_lowest_ids(products=products, currency=filters.get("currency"))
+    # With no query string the form has not run: the shopper's currency is then its default.
+    shopper_currency = filters.get("currency") or (currencies[0] if currencies else None)
+    lowest = same_item_lowest_ids(products=products, currency=shopper_currency)
     for product in products:
         product.lowest_in_group = product.pk in lowest
     context = {
