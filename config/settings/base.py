@@ -296,6 +296,8 @@ _TASK_KINDS = {
     "recommender.tasks.query_region_embed": "query",
     "recommender.tasks.uploads_delete_expired": "housekeeping",
     "recommender.tasks.uploads_requeue_stale": "housekeeping",
+    # Hashes of the whole catalogue in memory and one pass over them: seconds, not minutes.
+    "recommender.tasks.embed_same_item_groups": "housekeeping",
 }
 CELERY_TASK_ANNOTATIONS = {
     name: {"soft_time_limit": CELERY_TIME_LIMITS[kind][0], "time_limit": CELERY_TIME_LIMITS[kind][1]}
