@@ -81,6 +81,10 @@ def catalogue(db, settings):
     """One shirt at six shops (two of them in other currencies, one sold out, one with a
     javascript: link) and two different shirts, all embedded and grouped."""
     settings.SHOP_EXCHANGE_RATE_MAX_AGE_DAYS = 7
+    return seed_catalogue()
+
+
+def seed_catalogue() -> dict:
     original = _encode(_photo(SHIRTS[0]))
     resized = _encode(_photo(SHIRTS[0]), scale=0.6, quality=70)
     items = {
@@ -280,6 +284,13 @@ def test_product_page_query_count(client, catalogue, django_assert_max_num_queri
     # Alternatives as before (12), plus the group's members, the price history and the rates.
     with django_assert_max_num_queries(15):
         client.get(catalogue["main"].get_absolute_url())
+
+
+def test_browse_page_query_count_with_groups(client, catalogue, django_assert_num_queries):
+    # The pinned 4 (tests/shop/test_pages.py), the groups' members, and the rates (the group
+    # mixes won, dollars and pounds); no query per card.
+    with django_assert_num_queries(6):
+        client.get("/")
 
 
 def test_the_refresh_command_and_task(catalogue):
