@@ -36,10 +36,12 @@ A flat image (one colour, a blank placeholder) has no texture for pHash's median
 its hash is 8000000000000000 (1 bit set) whatever the colour, whereas every demo photo's
 hash has exactly 32 bits set. Hashes with fewer than MIN_INFORMATIVE_BITS set are
 therefore never matched on pHash (byte-identical files still match on SHA-256). Re-run the numbers
-with ``python -m recommender.duplicates demo/catalogue/images``.
+(both hash sizes) with ``python -m recommender.duplicates demo/catalogue/images``.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import imagehash
 import numpy as np
@@ -119,12 +121,47 @@ def is_near_duplicate(
     return True
 
 
-def _bit_blocks(max_bits: int) -> list[tuple[int, int]]:
-    """(shift, mask) of max_bits + 1 blocks covering the 64 bits: two hashes within max_bits
-    differ in at most max_bits blocks, so they agree on at least one whole block."""
-    count = max_bits + 1
-    edges = [round(i * 64 / count) for i in range(count + 1)]
-    return [(lo, (1 << (hi - lo)) - 1) for lo, hi in zip(edges, edges[1:], strict=False)]
+# The 64 bits are indexed in this many blocks of 16 (near_duplicate_groups).
+HASH_BLOCKS = 4
+
+
+def _block_flips(*, width: int, radius: int) -> list[int]:
+    """XOR masks of every way to flip up to ``radius`` of ``width`` bits (0 first)."""
+    flips = [0]
+    for count in range(1, radius + 1):
+        for bits in itertools.combinations(range(width), count):
+            flips.append(sum(1 << bit for bit in bits))
+    return flips
+
+
+def _candidate_pairs(values: np.ndarray, *, max_bits: int) -> np.ndarray:
+    """(k, 2) index pairs i < j whose 64-bit values are within ``max_bits``: each block's
+    values are sorted once, and every item looks up its block within the pigeonhole radius."""
+    width = 64 // HASH_BLOCKS
+    radius = max_bits // HASH_BLOCKS
+    found = []
+    for block in range(HASH_BLOCKS):
+        keys = ((values >> np.uint64(block * width)) & np.uint64((1 << width) - 1)).astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        # A table over all 2**16 block values: where each value's items start in ``order``.
+        sizes = np.bincount(keys, minlength=1 << width)
+        offsets = np.cumsum(sizes) - sizes
+        for flip in _block_flips(width=width, radius=radius):
+            probes = keys ^ flip
+            low, counts = offsets[probes], sizes[probes]
+            if not counts.any():
+                continue
+            # Expand each item's [low, high) range of matches into (item, match) pairs.
+            firsts = np.repeat(np.arange(len(values)), counts)
+            starts = np.repeat(low - np.cumsum(counts) + counts, counts)
+            seconds = order[starts + np.arange(counts.sum())]
+            keep = firsts < seconds
+            firsts, seconds = firsts[keep], seconds[keep]
+            close = np.bitwise_count(values[firsts] ^ values[seconds]) <= max_bits
+            found.append(np.stack([firsts[close], seconds[close]], axis=1))
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found), axis=0)
 
 
 def near_duplicate_groups(
@@ -136,8 +173,14 @@ def near_duplicate_groups(
     is_near_duplicate, the alternatives' test plus the fine hash (a pHash match without both
     fine hashes is no match; ``require_fine=False``: the 64-bit test alone), and a group grows
     by matching any member (as there).
-    Candidate pairs come from a multi-index over the hashes (pigeonhole on max_bits + 1 bit
-    blocks) and from equal SHA-256s, so the whole catalogue is not compared pair by pair.
+
+    The whole catalogue is not compared pair by pair. The hashes are indexed in HASH_BLOCKS
+    blocks of 16 bits; two hashes within max_bits differ in at most max_bits // HASH_BLOCKS
+    bits in at least one block (pigeonhole), so looking up each block's values within that
+    radius finds every candidate pair (6 bits: radius 1, 17 look-ups a block, vectorised).
+    Equal SHA-256s are candidates too. Measured with ``python -m recommender.duplicates
+    --groups 100000``: 100,000 hashes grouped in 8.6 s (10,000 in 0.6 s) on a shared 2-core
+    machine at load average 13.
     """
     items = list(items)
     parent = list(range(len(items)))
@@ -148,35 +191,36 @@ def near_duplicate_groups(
             i = parent[i]
         return i
 
-    buckets: dict[tuple, list[int]] = {}
-    for index, (_, sha256, phash, _, _) in enumerate(items):
+    def union_if_same(i: int, j: int) -> None:
+        if find(i) == find(j):
+            return
+        _, sha_a, phash_a, colour_a, fine_a = items[i]
+        _, sha_b, phash_b, colour_b, fine_b = items[j]
+        if is_near_duplicate(
+            sha256_a=sha_a,
+            phash_a=phash_a,
+            colour_a=colour_a,
+            sha256_b=sha_b,
+            phash_b=phash_b,
+            colour_b=colour_b,
+            max_bits=max_bits,
+            fine_a=(fine_a or "") if require_fine else None,
+            fine_b=(fine_b or "") if require_fine else None,
+        ):
+            parent[find(i)] = find(j)
+
+    by_sha: dict[str, int] = {}
+    for index, (_, sha256, *_rest) in enumerate(items):
         if sha256:
-            buckets.setdefault(("sha", sha256), []).append(index)
-        if phash_informative(phash):
-            value = int(phash, 16)
-            for block, (shift, mask) in enumerate(_bit_blocks(max_bits)):
-                buckets.setdefault((block, (value >> shift) & mask), []).append(index)
-    checked: set[tuple[int, int]] = set()
-    for members in buckets.values():
-        for position, i in enumerate(members):
-            for j in members[position + 1 :]:
-                if (i, j) in checked or find(i) == find(j):
-                    continue
-                checked.add((i, j))
-                _, sha_a, phash_a, colour_a, fine_a = items[i]
-                _, sha_b, phash_b, colour_b, fine_b = items[j]
-                if is_near_duplicate(
-                    sha256_a=sha_a,
-                    phash_a=phash_a,
-                    colour_a=colour_a,
-                    sha256_b=sha_b,
-                    phash_b=phash_b,
-                    colour_b=colour_b,
-                    max_bits=max_bits,
-                    fine_a=(fine_a or "") if require_fine else None,
-                    fine_b=(fine_b or "") if require_fine else None,
-                ):
-                    parent[find(i)] = find(j)
+            if sha256 in by_sha:
+                union_if_same(by_sha[sha256], index)
+            else:
+                by_sha[sha256] = index
+
+    hashed = [index for index, (_, _, phash, *_rest) in enumerate(items) if phash_informative(phash)]
+    values = np.array([int(items[index][2], 16) for index in hashed], dtype=np.uint64)
+    for first, second in _candidate_pairs(values, max_bits=max_bits).tolist():
+        union_if_same(hashed[first], hashed[second])
     groups: dict[int, list[int]] = {}
     for index, item in enumerate(items):
         groups.setdefault(find(index), []).append(item[0])
@@ -186,7 +230,6 @@ def near_duplicate_groups(
 def _measure(folder: str) -> None:  # pragma: no cover - an operator's tool
     """Print the distances the threshold above is based on, for a folder of photos."""
     import io
-    import itertools
     from pathlib import Path
 
     def reencode(im, quality, scale=1.0):
@@ -226,7 +269,30 @@ def _measure(folder: str) -> None:  # pragma: no cover - an operator's tool
         )
 
 
+def _time_groups(count: int) -> None:  # pragma: no cover - an operator's tool
+    """Time near_duplicate_groups on ``count`` random hashes, 1 % of them with a near copy."""
+    import random
+    import time
+
+    rng = random.Random(17)
+    items = []
+    for index in range(count):
+        value = 0
+        while value.bit_count() < MIN_INFORMATIVE_BITS * 2 - 4:  # like a photo's: about 32 set
+            value = rng.getrandbits(64)
+        items.append((index, f"sha-{index}", f"{value:016x}", None, ""))
+        if index % 100 == 0:
+            copy = value ^ (1 << rng.randrange(64))
+            items.append((count + index, f"copy-{index}", f"{copy:016x}", None, ""))
+    start = time.perf_counter()
+    groups = near_duplicate_groups(items, require_fine=False)
+    print(f"{len(items)} hashes: {len(groups)} groups in {time.perf_counter() - start:.2f} s")
+
+
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    _measure(sys.argv[1])
+    if sys.argv[1] == "--groups":
+        _time_groups(int(sys.argv[2]))
+    else:
+        _measure(sys.argv[1])
