@@ -432,3 +432,24 @@ def test_groups_from_the_multi_index_equal_all_pairs():
     for i, *_ in items:
         expected.setdefault(root(i), []).append(i)
     assert found == sorted(sorted(g) for g in expected.values() if len(g) > 1)
+
+
+def test_chart_of_one_price_and_of_a_price_that_never_changed():
+    from shop.charts import price_history_svg
+
+    now = timezone.now()
+    one = price_history_svg(
+        series=[{"points": [(now, Decimal(39000))], "colour": "#1f3f80", "own": True}],
+        currency="KRW",
+        now=now,
+    )
+    assert one.startswith("<svg") and "nan" not in one and "₩39,000" in one
+    flat = price_history_svg(
+        series=[
+            {"points": [(now - dt.timedelta(days=9), Decimal(0))], "colour": "#1f3f80", "own": True},
+            {"points": [(now - dt.timedelta(days=3), Decimal(0))], "colour": "#e0474c", "own": False},
+        ],
+        currency="USD",
+        now=now,
+    )
+    assert flat.count("<polyline") == 2 and "nan" not in flat and "$0.00" in flat
