@@ -6,8 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crawler', '0004_listing_field_sources'),
-        ('shop', '0002_garment_categories'),
+        ('shop', '0003_source'),
     ]
 
     operations = [
