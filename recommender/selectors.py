@@ -377,9 +377,11 @@ def products_pending_embedding(*, model_key: str, all_products: bool = False) ->
 
 
 def products_missing_phash() -> list[int]:
-    """Ids of products indexed before perceptual hashes were kept (colour row, blank hash)."""
+    """Ids of products indexed before perceptual hashes were kept (colour row, a blank hash)."""
     return list(
-        ProductColour.objects.filter(phash="").order_by("product_id").values_list("product_id", flat=True)
+        ProductColour.objects.filter(Q(phash="") | Q(phash_fine=""))
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
     )
 
 

@@ -5,7 +5,13 @@ from django.shortcuts import get_object_or_404, render
 from shop.forms import ProductFilterForm
 from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
-from shop.selectors import brands_with_products, catalogue_currencies, product_browse
+from shop.selectors import (
+    brands_with_products,
+    catalogue_currencies,
+    product_browse,
+    product_same_item_context,
+    same_item_lowest_ids,
+)
 
 
 def product_list(request):
@@ -19,6 +25,12 @@ def product_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     products = list(page.object_list)
+    # "Lowest price": the cheapest in-stock offer of the same item, in the shopper's currency.
+    # With no query string the form has not run: the shopper's currency is then its default.
+    shopper_currency = filters.get("currency") or (currencies[0] if currencies else None)
+    lowest = same_item_lowest_ids(products=products, currency=shopper_currency)
+    for product in products:
+        product.lowest_in_group = product.pk in lowest
     context = {
         "form": form,
         "page": page,
@@ -50,4 +62,6 @@ def product_detail(request, pk: int):
     # The recommender owns the "Similar alternatives" section: the template loads its tag
     # (recommender/templatetags), so this view never imports the recommender.
     context = {"product": product, "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG}
+    # "Also sold at" and the price history: the same item at other shops.
+    context.update(product_same_item_context(request=request, product=product))
     return render(request, "shop/product_detail.html", context)
