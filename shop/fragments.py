@@ -46,4 +46,6 @@ def product_card_values(product) -> tuple:
         product.in_stock,
         product.image.name if product.image else "",
         product.brand.name if product.brand_id else None,
+        # Set by the browse view from the whole group's prices and the rates, not the card's.
+        getattr(product, "lowest_in_group", False),
     )

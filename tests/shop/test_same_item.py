@@ -453,3 +453,22 @@ def test_chart_of_one_price_and_of_a_price_that_never_changed():
         now=now,
     )
     assert flat.count("<polyline") == 2 and "nan" not in flat and "$0.00" in flat
+
+
+def test_the_badge_moves_at_once_when_only_a_rate_changes(client, catalogue):
+    """The browse grid is cached by what its cards show (shop/fragments.py): a new exchange
+    rate changes which offer is the lowest without changing any card's own fields."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+    def badged(html: str) -> list[str]:
+        cards = html.split("<li")
+        return [card for card in cards if "Lowest price" in card]
+
+    first = client.get("/").content.decode()
+    assert len(badged(first)) == 1 and "₩39,000" in badged(first)[0]
+    # 1 USD = 1200 KRW: the $30 shirt is now ₩36,000, below the ₩39,000 one.
+    ExchangeRate.objects.filter(base="USD", currency="KRW").update(rate=Decimal(1200))
+    again = client.get("/").content.decode()
+    assert len(badged(again)) == 1 and "$30.00" in badged(again)[0], badged(again)
