@@ -93,9 +93,8 @@ def celery_worker(settings, transactional_db, celery_worker_queues, celery_redis
     Recommender model settings are passed on (see below); other environment variables set
     (monkeypatch.setenv) before this fixture runs reach the worker too.
     """
-    from django.db import connection
-
     from celery import current_app
+    from django.db import connection
 
     from config.celery_app import app
 
