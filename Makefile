@@ -32,6 +32,7 @@ test: $(VENV)/.installed-dev lint
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports  # which app may import which: [tool.importlinter] in pyproject.toml
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

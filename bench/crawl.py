@@ -163,19 +163,19 @@ class SyntheticShop:
 def _crawl_twice(
     *, kind: str, shop: SyntheticShop, pages: int, page_size: int, rate: float, concurrency: int
 ):
-    from crawler.models import Source
+    from crawler.models import CrawlProfile
     from crawler.services import crawl_run_execute
     from shop.models import Product
 
     slug = f"bench-{kind}"
     Product.objects.filter(source__slug=slug).delete()
-    Source.objects.filter(slug=slug).delete()
+    CrawlProfile.objects.filter(slug=slug).delete()
     start_urls = {
         "musinsa": "001",
         "schemaorg": f"{shop.base}/sitemap.xml",
         "schemaorg-text": f"{shop.base}/sitemap-text.xml",
     }[kind]
-    source = Source.objects.create(
+    source = CrawlProfile.objects.create(
         name=f"Bench {kind}",
         slug=slug,
         kind="schemaorg" if kind == "schemaorg-text" else kind,
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> str:
     scratch_database_setup("bench_crawl")
     from django.test import override_settings
 
-    from crawler.fetching import robots_cache_clear
+    from config.fetching import robots_cache_clear
 
     shop = SyntheticShop(pages=args.pages, page_size=args.page_size)
     rows = []

@@ -164,13 +164,13 @@ def devset_crawl(*, data: Path = DEV_DATA, found: Path | None = None, concurrenc
     """
     from django.test import override_settings
 
-    from crawler.fetching import robots_cache_clear
-    from crawler.models import Source
+    from config.fetching import robots_cache_clear
+    from crawler.models import CrawlProfile
     from crawler.services import crawl_run_execute
     from shop.models import Product
 
     Product.objects.filter(source__slug=SLUG).delete()
-    Source.objects.filter(slug=SLUG).delete()
+    CrawlProfile.objects.filter(slug=SLUG).delete()
     with (
         pages_served(data) as base,
         tempfile.TemporaryDirectory(prefix="bench-extraction-media-") as media,
@@ -180,10 +180,10 @@ def devset_crawl(*, data: Path = DEV_DATA, found: Path | None = None, concurrenc
         override_settings(CRAWLER_ALLOW_LOOPBACK=True, CRAWLER_EMBED_AFTER_RUN=False, MEDIA_ROOT=media),
     ):
         robots_cache_clear()
-        source = Source.objects.create(
+        source = CrawlProfile.objects.create(
             name="Product pages (development set)",
             slug=SLUG,
-            kind=Source.Kind.SCHEMA_ORG,
+            kind=CrawlProfile.Kind.SCHEMA_ORG,
             base_url=base,
             start_urls=f"{base}/sitemap.xml",
             rate_limit=1000,

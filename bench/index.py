@@ -232,8 +232,7 @@ class ProductIndex:
         from django.db import connection
         from pgvector import HalfVector
 
-        from crawler.models import Source
-        from shop.models import Category, Product
+        from shop.models import Category, Product, Source
 
         if not connection.settings_dict["NAME"].startswith(("bench_", "test")):
             raise RuntimeError(
@@ -241,9 +240,9 @@ class ProductIndex:
             )
         c = self.conn
         c.execute("TRUNCATE shop_product RESTART IDENTITY CASCADE")
-        source_id = c.execute("SELECT id FROM crawler_source WHERE slug = %s", [self.SOURCE_SLUG]).fetchone()
+        source_id = c.execute("SELECT id FROM shop_source WHERE slug = %s", [self.SOURCE_SLUG]).fetchone()
         if source_id is None:
-            top = c.execute("SELECT coalesce(max(id), 0) FROM crawler_source").fetchone()[0]
+            top = c.execute("SELECT coalesce(max(id), 0) FROM shop_source").fetchone()[0]
             source_id = rows_copy(
                 c, Source, [{"slug": self.SOURCE_SLUG, "name": "Benchmark"}], start_id=top + 1
             )

@@ -78,8 +78,7 @@ def catalogue_setup(*, rows: int | None) -> None:
     """The demo catalogue (or its first ``rows`` rows), embedded; nothing if already there."""
     from django.conf import settings
 
-    from crawler.models import Source
-    from shop.models import Product
+    from shop.models import Product, Source
     from shop.services import catalog_import
 
     if Product.objects.exists():

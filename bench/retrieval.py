@@ -135,17 +135,17 @@ def catalogue_index(catalog: Path, *, model: str, categories: dict[str, str] | N
 
     from bench.common import rows_copy
     from bench.index import raw_connect
-    from crawler.models import Source
     from recommender.services import embedding_compute_batch
+    from shop.models import Source
     from shop.services import ProductData, product_image_store, product_upsert
 
     if not connection.settings_dict["NAME"].startswith(("bench_", "test")):
         raise RuntimeError("catalogue_index empties the catalogue: run it on a scratch or test database.")
     conn = raw_connect()
     conn.execute("TRUNCATE shop_product RESTART IDENTITY CASCADE")
-    row = conn.execute("SELECT id FROM crawler_source WHERE slug = 'bench-retrieval'").fetchone()
+    row = conn.execute("SELECT id FROM shop_source WHERE slug = 'bench-retrieval'").fetchone()
     if row is None:
-        top = conn.execute("SELECT coalesce(max(id), 0) FROM crawler_source").fetchone()[0]
+        top = conn.execute("SELECT coalesce(max(id), 0) FROM shop_source").fetchone()[0]
         row = rows_copy(
             conn, Source, [{"slug": "bench-retrieval", "name": "Retrieval benchmark"}], start_id=top + 1
         )

@@ -12,6 +12,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("", include("recommender.urls")),
+    path("", include("looks.urls")),
     path("", include("shop.urls")),
     prefix_default_language=False,
 )

@@ -10,14 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.publishing import QueueUnavailable, task_publish
-from crawler.models import CrawlRun, Listing, Source
+from crawler.models import CrawlProfile, CrawlRun, Listing
 from crawler.services import source_schedule_sync
 from crawler.tasks import crawl_source
 from shop.admin_lists import BoundedChangeListAdmin
 from shop.links import url_is_http
 
 
-@admin.register(Source)
+@admin.register(CrawlProfile)
 class SourceAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     list_display = ("name", "kind", "enabled", "schedule", "pages_per_run", "rate_limit", "last_run_status")
     list_filter = ("kind", "enabled")
@@ -51,7 +51,7 @@ class SourceAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
         return super().get_queryset(request).annotate(last_status=Subquery(latest.values("status")[:1]))
 
     @admin.display(description=_("last run"))
-    def last_run_status(self, obj: Source) -> str:
+    def last_run_status(self, obj: CrawlProfile) -> str:
         status = getattr(obj, "last_status", None)
         return CrawlRun.Status(status).label if status else "—"
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from shop.models import TimeStampedModel
+from shop.models import Source, currency_code_check
 
 # Listing.missed_runs stops counting here: PostgreSQL's smallint maximum (its docs, "Numeric
 # Types"). On a 5-minute schedule a product gone for about 114 days reaches it
@@ -33,18 +33,19 @@ def cron_validate(value: str) -> None:
         ) from exc
 
 
-class Source(TimeStampedModel):
-    """Where products come from: a shop to crawl, or a feed that is imported."""
+class CrawlProfile(Source):
+    """How a shop.Source is crawled: where to start, how fast, how often. One-to-one with its
+    source and sharing its id (multi-table inheritance), so a profile has the source's fields
+    too (``profile.slug``, ``profile.kind``); a feed source has no profile."""
 
-    class Kind(models.TextChoices):
-        FEED = "feed", _("Product feed (CSV / JSON Lines)")
-        MUSINSA = "musinsa", _("Musinsa category listing")
-        SCHEMA_ORG = "schemaorg", _("schema.org product pages")
-        SHOPIFY = "shopify", _("Shopify storefront")
-
-    name = models.CharField(_("name"), max_length=200)
-    slug = models.SlugField(_("slug"), max_length=100, unique=True)
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.FEED)
+    source = models.OneToOneField(
+        Source,
+        on_delete=models.CASCADE,
+        parent_link=True,
+        primary_key=True,
+        related_name="crawl_profile",
+        verbose_name=_("source"),
+    )
     base_url = models.URLField(_("base URL"), max_length=2000, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     start_urls = models.TextField(
@@ -91,12 +92,6 @@ class Source(TimeStampedModel):
             "every night at 03:00. Leave empty to crawl only on demand."
         ),
     )
-    currency = models.CharField(
-        _("currency"),
-        max_length=3,
-        blank=True,
-        help_text=_("ISO 4217 code of the shop's prices when its data does not say (Shopify), e.g. USD."),
-    )
     inactivate_after_missed_runs = models.PositiveSmallIntegerField(
         _("inactivate after missed runs"),
         default=3,
@@ -116,15 +111,11 @@ class Source(TimeStampedModel):
     )
 
     class Meta:
-        ordering = ["name"]
         verbose_name = _("source")
         verbose_name_plural = _("sources")
         constraints = [
             models.CheckConstraint(condition=Q(rate_limit__gt=0), name="source_rate_limit_positive"),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
     def clean(self) -> None:
         errors = {}
@@ -145,9 +136,7 @@ class Source(TimeStampedModel):
                 errors["base_url"] = _(
                     "Enter the shop's address (or start URLs) so the crawler knows where to begin."
                 )
-        if self.currency and not (
-            len(self.currency) == 3 and self.currency.isalpha() and self.currency.isupper()
-        ):
+        if self.currency and not currency_code_check(self.currency):
             errors["currency"] = _(
                 "Enter a three-letter ISO currency code in capitals, for example USD or KRW."
             )
@@ -182,7 +171,7 @@ class CrawlRun(models.Model):
         INTERRUPTED = "interrupted", _("Interrupted")
 
     source = models.ForeignKey(
-        Source, on_delete=models.CASCADE, related_name="runs", verbose_name=_("source")
+        CrawlProfile, on_delete=models.CASCADE, related_name="runs", verbose_name=_("source")
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
@@ -239,7 +228,7 @@ class Listing(models.Model):
         "shop.Product", on_delete=models.CASCADE, related_name="listing", verbose_name=_("product")
     )
     source = models.ForeignKey(
-        Source, on_delete=models.CASCADE, related_name="listings", verbose_name=_("source")
+        CrawlProfile, on_delete=models.CASCADE, related_name="listings", verbose_name=_("source")
     )
     last_run = models.ForeignKey(
         CrawlRun,

@@ -26,9 +26,8 @@ from django.db.models.functions import Least
 from django.utils import timezone
 from w3lib.url import canonicalize_url
 
-from config.publishing import QueueUnavailable, task_publish
-from crawler.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
-from crawler.models import MISSED_RUNS_MAX, CrawlRun, Listing, Source
+from config.fetching import BlockedURL, Fetcher, FetchError, FetchResult, HostSkipped
+from crawler.models import MISSED_RUNS_MAX, CrawlProfile, CrawlRun, Listing
 from crawler.sources import Adapter, ParseError, SourceRefused, adapter_for
 from crawler.sources.base import CrawledProduct
 from shop.images import ImageRejected
@@ -41,6 +40,7 @@ from shop.services import (
     product_image_store,
     product_upsert,
 )
+from shop.signals import products_marked_announce
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class _Saved:
 @dataclass
 class _Crawl:
     run: CrawlRun
-    source: Source
+    source: CrawlProfile
     adapter: Adapter
     fetcher: Fetcher
     timer: _Timer = field(default_factory=_Timer)
@@ -161,7 +161,7 @@ def crawl_run_execute(
     Raises CrawlAlreadyRunning when another run of the source holds its lock. Failures of
     single pages, products and images are recorded on the run and the run goes on.
     """
-    source = Source.objects.get(pk=source_id)
+    source = CrawlProfile.objects.get(pk=source_id)
     adapter = adapter_for(source.kind)
     with _source_lock(source.pk) as acquired:
         if not acquired:
@@ -229,11 +229,11 @@ def crawl_run_execute(
         crawl.save_run()
         run.timings["total_s"] = round(time.monotonic() - started, 4)
         run.save(update_fields=["timings"])
-    _embedding_queue(source)
+    _products_marked_announce(source)
     return run
 
 
-def crawl_run_gave_up(*, source: Source, reason: str) -> CrawlRun:
+def crawl_run_gave_up(*, source: CrawlProfile, reason: str) -> CrawlRun:
     """Record a run that was not attempted (its task was given up), with the reason."""
     return CrawlRun.objects.create(
         source=source,
@@ -543,34 +543,20 @@ def _missed_runs_count(crawl: _Crawl) -> None:
         ).update(is_active=False)
 
 
-def _embedding_queue(source: Source) -> None:
-    """Queue the recommender's batch embedding once the run's writes are committed."""
+def _products_marked_announce(source: CrawlProfile) -> None:
+    """Tell whoever indexes the catalogue (shop.signals) that this run marked products for
+    embedding, once the run's writes are committed; the crawler does not queue indexing itself."""
     if not settings.CRAWLER_EMBED_AFTER_RUN:
         return
     if not Product.objects.filter(source=source).needing_embedding().exists():
         return
-    try:
-        from recommender.tasks import embed_pending
-    except ImportError:
-        logger.warning(
-            "recommender.tasks.embed_pending is not available; products were not queued for embedding."
-        )
-        return
-
-    def publish() -> None:
-        try:
-            task_publish(embed_pending)
-        except QueueUnavailable:
-            # The products stay marked needs_embedding: the periodic sweep embeds them later.
-            logger.warning("crawl %s: products not queued for embedding now; the sweep will", source.slug)
-
-    transaction.on_commit(publish)
+    products_marked_announce(sender="crawler.run", source=source)
 
 
 # --- Schedules ------------------------------------------------------------------------
 
 
-def source_schedule_sync(*, source: Source) -> None:
+def source_schedule_sync(*, source: CrawlProfile) -> None:
     """Keep the source's django-celery-beat PeriodicTask in step with its schedule.
 
     A source with a schedule and enabled gets exactly one crontab task on the crawl queue;
@@ -582,7 +568,7 @@ def source_schedule_sync(*, source: Source) -> None:
         task = source.periodic_task
         if not (source.schedule.strip() and source.enabled):
             if task is not None:
-                Source.objects.filter(pk=source.pk).update(periodic_task=None)
+                CrawlProfile.objects.filter(pk=source.pk).update(periodic_task=None)
                 source.periodic_task = None
                 task.delete()
             return
@@ -608,4 +594,4 @@ def source_schedule_sync(*, source: Source) -> None:
         task.save()
         if source.periodic_task_id != task.pk:
             source.periodic_task = task
-            Source.objects.filter(pk=source.pk).update(periodic_task=task)
+            CrawlProfile.objects.filter(pk=source.pk).update(periodic_task=task)

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from config.deliveries import deliveries_exhausted
-from crawler.models import Source
+from crawler.models import CrawlProfile
 from crawler.services import CrawlAlreadyRunning, crawl_run_execute, crawl_run_gave_up
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def crawl_source(self, source_id: int, manual: bool = False) -> None:
 
     A crawl whose worker died CELERY_TASK_MAX_DELIVERIES times is not run again: a failed
     run says so (the next scheduled run tries afresh)."""
-    source = Source.objects.filter(pk=source_id).first()
+    source = CrawlProfile.objects.filter(pk=source_id).first()
     if source is None:
         logger.warning("crawl_source: source %s no longer exists", source_id)
         return

@@ -7,4 +7,5 @@ class RecommenderConfig(AppConfig):
     verbose_name = _("Recommender")
 
     def ready(self) -> None:
-        from recommender import checks  # noqa: F401  (registers the model weights check)
+        # Registers the model weights check; subscribes to shop.signals.products_marked.
+        from recommender import checks, receivers  # noqa: F401

@@ -10,6 +10,7 @@ from shop.admin_lists import BoundedChangeListAdmin
 from shop.images import ImageRejected, image_decode
 from shop.models import Brand, Category, PriceHistory, Product
 from shop.services import product_delete, product_image_store
+from shop.signals import products_marked_announce
 
 
 def _thumbnail(product: Product, size: int) -> str:
@@ -132,7 +133,8 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
         obj.image = previous.name if previous else ""
         super().save_model(request, obj, form, change)
         upload.seek(0)
-        product_image_store(product=obj, data=upload.read())
+        if product_image_store(product=obj, data=upload.read()):
+            products_marked_announce(sender="shop.admin", source=obj.source)
 
     # Deleting a product deletes its image file too, file first (shop.services.product_delete).
     def delete_model(self, request, obj) -> None:

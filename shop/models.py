@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -18,6 +19,46 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def currency_code_check(value: str) -> bool:
+    """An ISO 4217 code as the catalogue stores it: three capital letters (USD, KRW)."""
+    return len(value) == 3 and value.isalpha() and value.isupper()
+
+
+class Source(TimeStampedModel):
+    """Where products come from: a feed that is imported, or a shop that is crawled (the
+    crawl-specific settings are the source's crawler.CrawlProfile)."""
+
+    class Kind(models.TextChoices):
+        FEED = "feed", _("Product feed (CSV / JSON Lines)")
+        MUSINSA = "musinsa", _("Musinsa category listing")
+        SCHEMA_ORG = "schemaorg", _("schema.org product pages")
+        SHOPIFY = "shopify", _("Shopify storefront")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.FEED)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        blank=True,
+        help_text=_("ISO 4217 code of the shop's prices when its data does not say (Shopify), e.g. USD."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.currency and not currency_code_check(self.currency):
+            raise ValidationError(
+                {"currency": _("Enter a three-letter ISO currency code in capitals, for example USD or KRW.")}
+            )
 
 
 class Brand(TimeStampedModel):
@@ -96,7 +137,7 @@ class ProductQuerySet(models.QuerySet):
 
 class Product(TimeStampedModel):
     source = models.ForeignKey(
-        "crawler.Source", on_delete=models.PROTECT, related_name="products", verbose_name=_("source")
+        Source, on_delete=models.PROTECT, related_name="products", verbose_name=_("source")
     )
     external_id = models.CharField(_("external id"), max_length=255)
     title = models.CharField(_("title"), max_length=500)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from shop.images import ImageRejected, image_decode
 from shop.links import url_is_http
 from shop.models import Brand, Category, PriceHistory, Product
+from shop.signals import products_marked_announce
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +249,8 @@ def catalog_import(*, path: Path, source, progress: bool = False) -> ImportRepor
     missing or corrupt image) is reported with its line number and leaves nothing behind,
     and the good rows land. Importing the same feed again changes nothing; a changed
     price updates the product and its price history. Raises FeedError when the file as
-    a whole cannot be read. Products whose image changed are queued for embedding.
+    a whole cannot be read. Products whose image changed are marked for embedding, and the
+    mark is announced (shop.signals.products_marked).
     """
     from shop.feeds import FeedRowError, feed_line_count, feed_read, feed_row_clean
 
@@ -275,20 +277,10 @@ def catalog_import(*, path: Path, source, progress: bool = False) -> ImportRepor
             setattr(report, result.value, getattr(report, result.value) + 1)
             report.images_stored += image_changed
     if report.images_stored:
-        # New or changed photos were marked needs_embedding; index them once the rows are visible.
-        transaction.on_commit(_embedding_queue)
+        # New or changed photos were marked needs_embedding; whoever indexes them hears it once
+        # the rows are visible (shop.signals).
+        products_marked_announce(sender="shop.import", source=source)
     return report
-
-
-def _embedding_queue() -> None:
-    from config.publishing import QueueUnavailable, task_publish
-    from recommender.tasks import embed_pending  # the recommender depends on shop, not the reverse
-
-    try:
-        task_publish(embed_pending)
-    except QueueUnavailable:
-        # The rows are in and marked needs_embedding: the periodic sweep embeds them later.
-        logger.warning("Imported products were not queued for embedding now; the periodic sweep will.")
 
 
 def _feed_row_import(*, row, source, folder: Path) -> tuple[UpsertResult, bool]:
@@ -321,7 +313,7 @@ def _feed_image_bytes(*, row, folder: Path, product: Product | None) -> bytes | 
     if row.image_is_url:
         if product and product.image and product.image_url == row.image and not product.image_error:
             return None  # this URL's photo is already stored: no download on re-import
-        from crawler.fetching import FetchError, fetch_image_bytes
+        from config.fetching import FetchError, fetch_image_bytes
 
         try:
             return fetch_image_bytes(row.image)

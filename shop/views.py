@@ -2,7 +2,6 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from recommender.selectors import product_alternatives_context
 from shop.forms import ProductFilterForm
 from shop.models import Product
 from shop.selectors import brands_with_products, catalogue_currencies, product_browse
@@ -39,7 +38,7 @@ def product_list(request):
 
 def product_detail(request, pk: int):
     product = get_object_or_404(Product.objects.browsable().select_related("source"), pk=pk)
+    # The recommender owns the "Similar alternatives" section: the template loads its tag
+    # (recommender/templatetags), so this view never imports the recommender.
     context = {"product": product, "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG}
-    # The recommender owns the "Similar alternatives" section: its context and template.
-    context.update(product_alternatives_context(request=request, product=product))
     return render(request, "shop/product_detail.html", context)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "shop",
     "recommender",
     "crawler",
+    "looks",
 ]
 
 MIDDLEWARE = [
@@ -405,8 +406,9 @@ RECOMMENDER_ALTERNATIVES_CACHE_SECONDS = env.int("RECOMMENDER_ALTERNATIVES_CACHE
 # Extra candidates fetched for the alternatives so that k remain after near-duplicates of
 # the product (and of each other) are dropped; more duplicates than this shortens the list.
 RECOMMENDER_DUPLICATE_HEADROOM = env.int("RECOMMENDER_DUPLICATE_HEADROOM", default=8)
-# Imports and crawls queue embedding on commit; this sweep catches anything missed (a
-# broker outage, a worker lost with its queue) every 15 minutes.
+# Imports, crawls and admin edits mark products and announce it on commit (shop.signals), and
+# recommender/receivers.py queues embedding; this sweep catches anything missed (a broker
+# outage, a worker lost with its queue) every 15 minutes.
 CELERY_BEAT_SCHEDULE["recommender-embed-pending"] = {
     "task": "recommender.tasks.embed_pending",
     "schedule": 15 * 60,
@@ -474,6 +476,14 @@ FIND_SIMILAR_QUERY_DEADLINE = env.int("FIND_SIMILAR_QUERY_DEADLINE", default=45)
 # query worker; a shopper refining a box tries a handful, and boxes already computed for the
 # photo, garments and filters are never counted.
 FIND_SIMILAR_BOX_RATE = env("FIND_SIMILAR_BOX_RATE", default="30/h")
+# Complete the look within a budget (looks/). Garments on one look: the photo's garments plus
+# the shopper's boxes; each is one kNN query and, for a new box, one GrabCut and embedding on the
+# query worker, so a look of 20 boxes is refused with a message rather than queued.
+LOOK_MAX_SLOTS = env.int("LOOK_MAX_SLOTS", default=8)
+# Candidates per garment (top-k by similarity) the knapsack chooses among, and that the page
+# offers to swap to; 6 garments x 50 candidates solve in well under 50 ms (docs/benchmarks.md,
+# "look"), so the page's cost is the kNN queries, not the choice.
+LOOK_CANDIDATES = env.int("LOOK_CANDIDATES", default=10)
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).
 CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
     "task": "recommender.tasks.uploads_delete_expired",
@@ -516,7 +526,8 @@ CRAWLER_MAX_PAGES_PER_RUN = env.int("CRAWLER_MAX_PAGES_PER_RUN", default=500)
 # seconds), record the stopped run, and retry the crawl task after CRAWLER_DATABASE_RETRY_SECONDS.
 CRAWLER_DATABASE_WAIT_SECONDS = env.float("CRAWLER_DATABASE_WAIT_SECONDS", default=60.0)
 CRAWLER_DATABASE_RETRY_SECONDS = env.int("CRAWLER_DATABASE_RETRY_SECONDS", default=60)
-# After a run, queue recommender.tasks.embed_pending for products whose image changed.
+# After a run, announce products whose image changed (shop.signals.products_marked): the
+# recommender then queues recommender.tasks.embed_pending. Off, the periodic sweep embeds them.
 CRAWLER_EMBED_AFTER_RUN = env.bool("CRAWLER_EMBED_AFTER_RUN", default=True)
 # Prices read from a page with less confidence than this (0..1) are stored flagged "needs
 # checking" in the admin (Listing.price_unsure) instead of silently trusted. 0.6 trusts

@@ -23,7 +23,7 @@ def test_load_benchmark_runs_tiny_without_writing_the_doc(settings, monkeypatch,
         setattr(settings, name, value)
     before = DOC.read_text() if DOC.exists() else None
 
-    table = load.main(["--rows", "6", "--users", "2", "--duration", "5", "--no-write"])
+    table = load.main(["--rows", "6", "--users", "2", "--duration", "15", "--no-write"])
 
     lines = table.splitlines()
     assert lines[0].startswith("| page | after req/s | after p50 ms |")

@@ -183,7 +183,7 @@ def stack(production_env, private_redis, tmp_path, transactional_db):
 def test_production_stack_crawls_embeds_searches_and_reports_readiness(stack, loopback_shop):
     from celery import Celery
 
-    from crawler.models import Source
+    from crawler.models import CrawlProfile
     from recommender.models import Embedding, QueryImage
 
     base, processes = stack["base"], stack["processes"]
@@ -195,10 +195,10 @@ def test_production_stack_crawls_embeds_searches_and_reports_readiness(stack, lo
 
     # A crawl queued as the admin's "Crawl now" queues it, taken by the crawl worker; the run
     # queues embedding, taken by the inference worker.
-    source = Source.objects.create(
+    source = CrawlProfile.objects.create(
         name="Loopback shop",
         slug="loopback",
-        kind=Source.Kind.MUSINSA,
+        kind=CrawlProfile.Kind.MUSINSA,
         base_url=loopback_shop.base,
         start_urls="001",
         page_size=4,

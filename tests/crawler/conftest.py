@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from crawler.fetching import robots_cache_clear
+from config.fetching import robots_cache_clear
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -159,12 +159,12 @@ def shop_server(crawler_settings):
 
 @pytest.fixture
 def make_source(db):
-    from crawler.models import Source
+    from crawler.models import CrawlProfile
 
-    def make(kind: str, base_url: str, **fields) -> Source:
+    def make(kind: str, base_url: str, **fields) -> CrawlProfile:
         fields.setdefault("rate_limit", 50)  # the loopback shop needs no politeness
         fields.setdefault("pages_per_run", 20)
-        return Source.objects.create(
+        return CrawlProfile.objects.create(
             name=f"{kind} test", slug=f"{kind}-test", kind=kind, base_url=base_url, **fields
         )
 

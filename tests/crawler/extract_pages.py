@@ -3,7 +3,7 @@ schema.org adapter as a crawl does (no server needed)."""
 
 from __future__ import annotations
 
-from crawler.models import Source
+from crawler.models import CrawlProfile
 from crawler.sources import adapter_for
 
 SHOP = "https://shop.example/p/1"
@@ -32,5 +32,5 @@ def product_block(inner: str, *, button: str = "<button class='btn'>Add to cart<
 def read(html: str, *, url: str = SHOP, currency: str = ""):
     """What the crawl would store for this page (a CrawledProduct), or ParseError."""
     return adapter_for("schemaorg").parse_detail(
-        url=url, text=html, source=Source(kind="schemaorg", currency=currency)
+        url=url, text=html, source=CrawlProfile(kind="schemaorg", currency=currency)
     )

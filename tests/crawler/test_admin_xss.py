@@ -13,7 +13,8 @@ import pytest
 from django.urls import reverse
 
 from crawler.models import CrawlRun, Listing
-from tests.shop.factories import ProductFactory, SourceFactory
+from tests.crawler.factories import CrawlProfileFactory
+from tests.shop.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def _no_script_links(html: str) -> None:
 
 
 def test_crawl_run_errors_link_only_http_urls(admin_client):
-    source = SourceFactory(slug="xss-shop")
+    source = CrawlProfileFactory(slug="xss-shop")
     run = CrawlRun.objects.create(
         source=source,
         status=CrawlRun.Status.PARTIAL,
@@ -65,7 +66,11 @@ def test_crawl_run_errors_link_only_http_urls(admin_client):
 
 def test_listing_and_product_admin_pages_link_no_stored_script_url(admin_client):
     """Rows written before URLs were checked (or by hand) must not become links either."""
-    product = ProductFactory(product_url="https://shop.example/ok", image_url="https://shop.example/ok.jpg")
+    product = ProductFactory(
+        source=CrawlProfileFactory(),
+        product_url="https://shop.example/ok",
+        image_url="https://shop.example/ok.jpg",
+    )
     from shop.models import Product
 
     Product.objects.filter(pk=product.pk).update(

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from crawler.fetching import BlockedURL, Fetcher, FetchError
+from config.fetching import BlockedURL, Fetcher, FetchError
 from crawler.services import crawl_run_execute
 from tests.crawler.test_crawl_schemaorg_shopify import schema_shop  # noqa: F401
 

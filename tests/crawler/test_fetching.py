@@ -8,7 +8,7 @@ import time
 import pytest
 from PIL import Image
 
-from crawler.fetching import (
+from config.fetching import (
     BlockedURL,
     Fetcher,
     FetchError,

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django_celery_beat.models import PeriodicTask
 
-from crawler.models import CrawlRun, Source, cron_validate
+from crawler.models import CrawlProfile, CrawlRun, cron_validate
 from crawler.services import source_schedule_sync
 from crawler.sources.musinsa import MusinsaAdapter
 from shop.models import Product
@@ -82,7 +82,7 @@ def admin_client_csrf(admin_user):
 def test_admin_crawl_now_needs_a_csrf_token_and_runs_the_crawl(
     musinsa, admin_client_csrf, django_capture_on_commit_callbacks
 ):
-    url = "/admin/crawler/source/"
+    url = "/admin/crawler/crawlprofile/"
     post = {"action": "crawl_now", "_selected_action": [musinsa.pk]}
     assert admin_client_csrf.post(url, post).status_code == 403  # no token
     admin_client_csrf.get(url)
@@ -101,7 +101,7 @@ def test_crawl_now_is_not_available_to_non_staff(musinsa, django_user_model, cli
     user = django_user_model.objects.create_user("shopper", password="pw-123456789")
     client.force_login(user)
     response = client.post(
-        "/admin/crawler/source/", {"action": "crawl_now", "_selected_action": [musinsa.pk]}
+        "/admin/crawler/crawlprofile/", {"action": "crawl_now", "_selected_action": [musinsa.pk]}
     )
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert not CrawlRun.objects.exists()
@@ -109,7 +109,7 @@ def test_crawl_now_is_not_available_to_non_staff(musinsa, django_user_model, cli
 
 def test_admin_saving_a_source_syncs_its_schedule(admin_client):
     response = admin_client.post(
-        "/admin/crawler/source/add/",
+        "/admin/crawler/crawlprofile/add/",
         {
             "name": "Nightly shop",
             "slug": "nightly",
@@ -127,9 +127,9 @@ def test_admin_saving_a_source_syncs_its_schedule(admin_client):
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    source = Source.objects.get(slug="nightly")
+    source = CrawlProfile.objects.get(slug="nightly")
     assert source.periodic_task.crontab.hour == "2"
-    response = admin_client.post(f"/admin/crawler/source/{source.pk}/delete/", {"post": "yes"})
+    response = admin_client.post(f"/admin/crawler/crawlprofile/{source.pk}/delete/", {"post": "yes"})
     assert not PeriodicTask.objects.exists()
 
 
@@ -139,12 +139,12 @@ def test_source_changelist_query_count_does_not_grow_with_sources(
     from crawler.models import CrawlRun as Run
 
     for i in range(5):
-        source = Source.objects.create(
+        source = CrawlProfile.objects.create(
             name=f"S{i}", slug=f"s{i}", kind="shopify", base_url="https://x.example"
         )
         Run.objects.create(source=source, status="succeeded")
     with django_assert_max_num_queries(8):
-        page = admin_client.get("/admin/crawler/source/").content.decode()
+        page = admin_client.get("/admin/crawler/crawlprofile/").content.decode()
     assert page.count("Succeeded") >= 5
 
 
@@ -158,7 +158,7 @@ def test_source_changelist_query_count_does_not_grow_with_sources(
     ],
 )
 def test_source_validation_says_what_to_enter(fields, field, message):
-    source = Source(name="x", slug="x", **fields)
+    source = CrawlProfile(name="x", slug="x", **fields)
     with pytest.raises(ValidationError) as info:
         source.full_clean()
     assert message in " ".join(info.value.message_dict[field])

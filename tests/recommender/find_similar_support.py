@@ -10,8 +10,7 @@ import pytest
 from django.core.cache import cache
 from PIL import Image
 
-from crawler.models import Source
-from shop.models import Brand, Category, Product
+from shop.models import Brand, Category, Product, Source
 from shop.services import category_seed, product_image_store
 from tests.recommender.scenes import cc0_photos, garment_scene
 

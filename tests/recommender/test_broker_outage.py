@@ -183,12 +183,12 @@ def test_the_segmentation_task_expires_when_the_waiting_page_gives_up(client, se
 
 @pytest.mark.django_db(transaction=True)
 def test_admin_actions_with_the_broker_down_say_so_instead_of_a_500(admin_client, broker, garment_categories):
-    from crawler.models import Source
+    from crawler.models import CrawlProfile
     from shop.models import Product
     from tests.shop.factories import ProductFactory
 
     product = ProductFactory(needs_embedding=False)
-    source = Source.objects.create(name="Shop", slug="shop-x", kind=Source.Kind.SHOPIFY)
+    source = CrawlProfile.objects.create(name="Shop", slug="shop-x", kind=CrawlProfile.Kind.SHOPIFY)
     broker(f"redis://127.0.0.1:{free_port()}/0")
 
     response = admin_client.post(
@@ -199,7 +199,7 @@ def test_admin_actions_with_the_broker_down_say_so_instead_of_a_500(admin_client
     assert Product.objects.get(pk=product.pk).needs_embedding  # marked: the sweep embeds it later
 
     response = admin_client.post(
-        "/admin/crawler/source/", {"action": "crawl_now", "_selected_action": [source.pk]}, follow=True
+        "/admin/crawler/crawlprofile/", {"action": "crawl_now", "_selected_action": [source.pk]}, follow=True
     )
     assert response.status_code == 200
     assert "0 of 1 crawls were queued. Please try again in a minute." in response.content.decode()
@@ -209,8 +209,7 @@ def test_admin_actions_with_the_broker_down_say_so_instead_of_a_500(admin_client
 def test_an_import_with_the_broker_down_imports_and_leaves_embedding_to_the_sweep(
     broker, tmp_path, garment_categories, caplog
 ):
-    from crawler.models import Source
-    from shop.models import Product
+    from shop.models import Product, Source
     from shop.services import catalog_import
     from tests.shop.factories import jpeg_bytes
 

@@ -9,8 +9,7 @@ import factory
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from crawler.models import Source
-from shop.models import Brand, Category, Product
+from shop.models import Brand, Category, Product, Source
 
 
 def jpeg_bytes(colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (40, 50)) -> bytes:

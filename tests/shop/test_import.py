@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from crawler.models import Source
 from shop.feeds import COLUMNS
-from shop.models import PriceHistory, Product
+from shop.models import PriceHistory, Product, Source
 from shop.services import catalog_import
 from tests.shop.factories import SourceFactory, jpeg_bytes
 
@@ -211,7 +210,7 @@ class _ImageServer:
 def image_server(settings, monkeypatch):
     import threading
 
-    from crawler import fetching
+    from config import fetching
 
     # The feed's shop is on loopback here; outside tests loopback and private hosts are refused.
     settings.CRAWLER_ALLOW_LOOPBACK = True

@@ -3,8 +3,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from crawler.models import Source
-from shop.models import Category, Product
+from shop.models import Category, Product, Source
 from shop.services import ProductData, UpsertResult, product_upsert
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from crawler.models import Source
+from crawler.models import CrawlProfile
 from crawler.services import CrawlAlreadyRunning, crawl_run_execute
 
 
@@ -21,10 +21,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, source: str, pages: int | None, **options):
         lookup = {"pk": int(source)} if source.isdigit() else {"slug": source}
-        found = Source.objects.filter(**lookup).first()
+        found = CrawlProfile.objects.filter(**lookup).first()
         if found is None:
             known = (
-                ", ".join(Source.objects.values_list("slug", flat=True)) or "none yet - add one in the admin"
+                ", ".join(CrawlProfile.objects.values_list("slug", flat=True))
+                or "none yet - add one in the admin"
             )
             raise CommandError(f"There is no source {source!r}. Known sources: {known}.")
         if pages is not None and pages < 1:

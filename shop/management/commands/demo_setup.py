@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from crawler.models import Source
 from shop.feeds import FeedError
+from shop.models import Source
 from shop.services import catalog_import
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
-from crawler.models import Source
 from shop.feeds import FeedError
+from shop.models import Source
 from shop.services import catalog_import
 
 # Reported bad rows beyond this many are counted, not listed, so a broken feed stays readable.

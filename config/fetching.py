@@ -1,5 +1,9 @@
 """Polite and safe HTTP for crawling shops and downloading product images.
 
+Shared by the crawler and the shop's feed import (remote feed images), so it lives beside
+the other cross-app plumbing in config/ and the shop never imports the crawler. It reads
+the CRAWLER_* settings (config/settings/base.py).
+
 Every request made on behalf of a crawled or imported URL goes through ``Fetcher``:
 
 - it refuses URLs whose host resolves to a private, loopback, link-local, reserved or

@@ -1,0 +1,111 @@
+"""Reads for looks: what on a photo can be dressed, each garment's candidates (the
+recommender's own kNN on the garment's stored vector), and a look as it stands today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from looks.models import Look, LookSlot
+from recommender.labels import GARMENT_CATEGORIES
+from recommender.models import QueryImage, QueryRegion
+from recommender.selectors import SimilarProduct, similar_products
+from recommender.uploads import Choice, region_key, upload_choice_default, upload_choice_normalize
+
+
+def look_parts(*, upload: QueryImage) -> list[tuple[str, str]]:
+    """(region key, label) of what the look form offers: the garments found on the photo
+    (recommender.detection: the segmenter's, or the regions placed on the body), else the
+    main object (the Find similar page's default)."""
+    from recommender.views import _garment_label
+
+    parts = [
+        (region_key(Choice(garment=i)), _garment_label(g["kind"])) for i, g in enumerate(upload.garments)
+    ]
+    if not parts:
+        choice = upload_choice_normalize(upload=upload, choice=upload_choice_default(upload))
+        parts = [(region_key(choice), _("The main object on the photo"))]
+    return parts
+
+
+def slot_label(slot: LookSlot, number: int) -> str:
+    from recommender.views import _garment_label
+
+    if slot.kind:
+        return _garment_label(slot.kind)
+    return _("Area %(number)s") % {"number": number}
+
+
+def candidate_similarity(item: SimilarProduct) -> float:
+    """The similarity the look maximises: the ranking score the Find similar page shows
+    (look blended with colour), 0..1."""
+    value = item.distance if item.score is None else item.score
+    return float(min(1.0, max(0.0, 1.0 - value)))
+
+
+def look_candidates(*, look: Look, slots: list[LookSlot], regions: dict[str, QueryRegion]) -> dict[int, list]:
+    """Each slot's top LOOK_CANDIDATES products by similarity, in the look's currency (amounts
+    in other currencies cannot be added up), with its filters: in stock only, one brand, the
+    garment's categories (a box: every category). Slots whose region is not ready get none."""
+    found: dict[int, list[SimilarProduct]] = {}
+    for slot in slots:
+        region = regions.get(slot.region_key)
+        if region is None or region.status != QueryRegion.Status.READY:
+            found[slot.position] = []
+            continue
+        vector = getattr(region.vector, "to_list", lambda r=region: r.vector)()
+        found[slot.position] = similar_products(
+            np.asarray(vector, dtype=np.float32),
+            model_key=region.model_key,
+            categories=GARMENT_CATEGORIES.get(slot.kind) or None,
+            # A lower bound of 0 keeps only products priced in the look's currency.
+            price_min=Decimal(0),
+            currency=look.currency,
+            brand=look.brand.slug if look.brand_id else None,
+            in_stock_only=look.in_stock_only,
+            exclude_ids=[look.upload.source_product_id] if look.upload.source_product_id else (),
+            k=settings.LOOK_CANDIDATES,
+            query_histogram=np.asarray(region.histogram) if region.histogram is not None else None,
+        )
+    return found
+
+
+@dataclass
+class SlotView:
+    slot: LookSlot
+    label: str
+    product: object | None  # shop.Product, fresh
+    # "gone" (deleted or taken down), "sold_out", "price" (changed since chosen) or "".
+    change: str
+    available: bool  # can be bought now (counted in the total)
+
+
+def look_slot_views(*, look: Look, slots: list[LookSlot]) -> list[SlotView]:
+    """The look's slots as they stand now: every product read fresh (select_related on the
+    slots), and what changed since it was chosen."""
+    views = []
+    for number, slot in enumerate(slots, start=1):
+        product = slot.product
+        change = ""
+        if product is None or not product.is_active:
+            change = "gone" if slot.product_title else ""
+            product = None
+        elif not product.in_stock:
+            change = "sold_out"
+        elif slot.price is not None and (product.price != slot.price or product.currency != look.currency):
+            change = "price"
+        available = product is not None and product.in_stock and product.currency == look.currency
+        views.append(
+            SlotView(
+                slot=slot, label=slot_label(slot, number), product=product, change=change, available=available
+            )
+        )
+    return views
+
+
+def look_slots(*, look: Look) -> list[LookSlot]:
+    return list(look.slots.select_related("product", "product__brand", "product__category"))
