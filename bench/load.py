@@ -13,6 +13,12 @@ result page whose price filter changes on every request (the query's vector is c
 ``--before PATH``: a checkout of older code (``git worktree add /tmp/before REV``) measured
 the same way on the same database, in alternation with this tree, so a burst of other work
 on the machine hits both alike. The load generator runs on the same cores as the server.
+
+*web CPU* and *database CPU* are the CPU time per request of the gunicorn processes and of
+the PostgreSQL backends: unlike requests/s they hardly depend on what else the machine is
+busy with, and 2 cores serve at most about 2,000 / (web + database CPU ms) requests/s, less
+the load generator's share. A page "not measured" failed its warm-up (e.g. the before tree
+computed the Find-similar region inside the web request, past gunicorn's 30 s timeout).
 """
 
 from __future__ import annotations
@@ -51,6 +57,48 @@ class Result:
     p99: float
     failures: int
     requests: int
+    # CPU time per request of the gunicorn processes and of the database's backends: what
+    # the pages cost, whatever else the shared machine is busy with at the time.
+    web_cpu_ms: float = float("nan")
+    database_cpu_ms: float = float("nan")
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each process that is still there."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def _cpu_used(start: dict[int, float], end: dict[int, float]) -> float:
+    """CPU seconds between two readings; a process started in between counts from zero (one
+    that ended in between is missed: database connections live for minutes, CONN_MAX_AGE)."""
+    return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
+
+
+def server_pids(process: subprocess.Popen) -> list[int]:
+    """The gunicorn master and its workers."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(process.pid)], capture_output=True, text=True)
+    return [process.pid, *(int(pid) for pid in out.stdout.split())]
+
+
+def database_pids(name: str) -> list[int]:
+    """The PostgreSQL backends serving database ``name`` (their process titles name it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {name} " in title:
+                found.append(int(entry.name))
+    return found
 
 
 def free_port() -> int:
@@ -192,13 +240,24 @@ def process_stop(process: subprocess.Popen) -> None:
             process.wait(10)
 
 
+def locust_command() -> list[str]:
+    """locust from this interpreter (requirements-dev.txt), or else the first ``locust`` on
+    PATH: locust pins gevent, which may be kept out of the shop's own environment."""
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is not None:
+        return [sys.executable, "-m", "locust"]
+    binary = shutil.which("locust")
+    if binary is None:
+        raise SystemExit("locust is missing: pip install -r requirements-dev.txt (or put a locust on PATH)")
+    return [binary]
+
+
 def locust_run(*, host: str, paths: list[str], users: int, seconds: int, folder: Path, label: str) -> Result:
     prefix = folder / label.replace(" ", "-").replace(",", "")
     env = {**os.environ, "BENCH_LOAD_PATHS": "\n".join(paths)}
     command = [
-        sys.executable,
-        "-m",
-        "locust",
+        *locust_command(),
         "-f",
         str(Path(__file__).with_name("locustfile.py")),
         "--headless",
@@ -328,7 +387,17 @@ def main(argv: list[str] | None = None) -> str:
         for page in PAGES:
             for label, _ in trees:  # in alternation: the same background load on both
                 host = f"http://127.0.0.1:{servers[label][1]}"
-                warm_up(host, paths[page])
+                try:
+                    warm_up(host, paths[page])
+                except SystemExit as exc:
+                    # Older code may not serve a page at all (the before tree computed the
+                    # Find-similar region in the web worker, past gunicorn's timeout): say so.
+                    logger.warning("%s %s: not measured: %s", label, page, exc)
+                    results[label].append(Result(page, *[float("nan")] * 3, float("nan"), -1, 0))
+                    continue
+                # Read again at the end: gunicorn replaces a worker after max_requests.
+                web_cpu = _cpu_seconds(server_pids(servers[label][0]))
+                database_cpu = _cpu_seconds(database_pids(DATABASE))
                 result = locust_run(
                     host=host,
                     paths=paths[page],
@@ -338,6 +407,11 @@ def main(argv: list[str] | None = None) -> str:
                     label=f"{label} {page}",
                 )
                 result.page = page
+                if result.requests:
+                    used = _cpu_used(web_cpu, _cpu_seconds(server_pids(servers[label][0])))
+                    result.web_cpu_ms = 1000 * used / result.requests
+                    used = _cpu_used(database_cpu, _cpu_seconds(database_pids(DATABASE)))
+                    result.database_cpu_ms = 1000 * used / result.requests
                 results[label].append(result)
                 logger.info(
                     "%s %s: %.1f req/s, p95 %.0f ms", label, page, result.requests_per_second, result.p95
@@ -356,15 +430,33 @@ def main(argv: list[str] | None = None) -> str:
             f"{label} p95 ms",
             f"{label} p99 ms",
             f"{label} failed",
+            f"{label} web CPU ms/req",
+            f"{label} database CPU ms/req",
         ]
+    if args.before:
+        headers += ["req/s after ÷ before", "web CPU before ÷ after"]
     rows = []
     for i, page in enumerate(PAGES):
         row = [page]
         for label, _ in trees:
             r = results[label][i]
+            if r.failures < 0:
+                row += ["not measured"] + ["–"] * 6
+                continue
             row += [r.requests_per_second, r.p50, r.p95, r.p99, r.failures]
+            row += [round(r.web_cpu_ms, 1), round(r.database_cpu_ms, 1)]
+        if args.before:
+            before, after = results["before"][i], results["after"][i]
+            row += [
+                round(after.requests_per_second / before.requests_per_second, 2)
+                if before.failures >= 0 and before.requests_per_second
+                else "–",
+                round(before.web_cpu_ms / after.web_cpu_ms, 2)
+                if before.failures >= 0 and after.web_cpu_ms
+                else "–",
+            ]
         rows.append(row)
-    failures = {label: sum(r.failures for r in results[label]) for label, _ in trees}
+    failures = {label: sum(max(r.failures, 0) for r in results[label]) for label, _ in trees}
     table = markdown_table(headers, rows)
     body = (
         __doc__.split("\n\n", 2)[2].strip()

@@ -97,6 +97,10 @@ class ProductColour(TimeStampedModel):
     # re-listed by another shop (selectors.NEAR_DUPLICATE_MAX_BITS). Blank: not hashed yet
     # (`manage.py reindex --hashes` fills it in).
     phash = models.CharField(_("perceptual hash"), max_length=16, blank=True)
+    # 256-bit perceptual hash (imagehash.phash with hash_size=16, 64 hex digits): sees details
+    # the 64-bit hash averages away (stripes, buttons), so two different shirts of one colour
+    # and cut are not "the same item" (recommender.duplicates). Blank: not hashed yet.
+    phash_fine = models.CharField(_("fine perceptual hash"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("product colour")

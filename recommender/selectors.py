@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import translation
 from pgvector import HalfVector
 from pgvector.django import CosineDistance
 
@@ -20,6 +21,7 @@ from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour, vector_as
 from shop.forms import price_from_query
+from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
@@ -277,7 +279,7 @@ def product_alternatives_context(*, request, product) -> dict:
         cache.set(key, ranked, settings.RECOMMENDER_ALTERNATIVES_CACHE_SECONDS)
     if ranked == "pending":
         context["alternatives_pending"] = True
-        return context
+        return _alternatives_fragment(context, product)
     rows = Product.objects.browsable().filter(pk__in=[entry["pk"] for entry in ranked], in_stock=True)
     if price_min is not None or price_max is not None:
         # Bounds are amounts in this product's currency; without one every currency is shown
@@ -299,6 +301,27 @@ def product_alternatives_context(*, request, product) -> dict:
                 "price_difference_abs": abs(difference or 0),
             }
         )
+    return _alternatives_fragment(context, product)
+
+
+def _alternatives_fragment(context: dict, product) -> dict:
+    """The section's cache key and lifetime (recommender/_alternatives.html): a digest of
+    everything it shows, from the rows just read, so a cached section is never stale."""
+    context["alternatives_fragment_seconds"] = settings.RECOMMENDER_ALTERNATIVES_CACHE_SECONDS
+    context["alternatives_key"] = fragment_key(
+        # The language here, not only in the template: an inclusion tag's template does not
+        # see the context processors' LANGUAGE_CODE.
+        translation.get_language(),
+        product.currency,
+        context["alternatives_first"],
+        context["alternatives_pending"],
+        str(context["alternatives_notice"] or ""),
+        sorted((k, str(v)) for k, v in context["alternatives_filters"].items()),
+        [
+            (product_card_values(alt["product"]), alt["similarity_percent"], str(alt["price_difference"]))
+            for alt in context["alternatives"]
+        ],
+    )
     return context
 
 
@@ -354,9 +377,11 @@ def products_pending_embedding(*, model_key: str, all_products: bool = False) ->
 
 
 def products_missing_phash() -> list[int]:
-    """Ids of products indexed before perceptual hashes were kept (colour row, blank hash)."""
+    """Ids of products indexed before perceptual hashes were kept (colour row, a blank hash)."""
     return list(
-        ProductColour.objects.filter(phash="").order_by("product_id").values_list("product_id", flat=True)
+        ProductColour.objects.filter(Q(phash="") | Q(phash_fine=""))
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
     )
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
 from recommender.colour import rgb_histogram, rgb_stats
-from recommender.duplicates import image_phash
+from recommender.duplicates import image_phash, image_phash_fine, near_duplicate_groups
 from recommender.embedders import active_model_key, get_embedder
 from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import Embedding, ProductColour, Region
@@ -107,7 +108,7 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
             crop, region = catalogue_crop(
                 image=image, category_slug=product.category.slug if product.category else None
             )
-            phashes[pk] = image_phash(image)
+            phashes[pk] = (image_phash(image), image_phash_fine(image))
         except ImageRejected as exc:
             reason = str(exc)
             logger.warning("Product %s not embedded: %s", pk, reason)
@@ -157,14 +158,23 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
                     mean_rgb=stats["mean"],
                     std_rgb=stats["std"],
                     image_sha256=product.image_sha256,
-                    phash=phashes[product.pk],
+                    phash=phashes[product.pk][0],
+                    phash_fine=phashes[product.pk][1],
                 )
             )
         ProductColour.objects.bulk_create(
             colours,
             update_conflicts=True,
             unique_fields=["product"],
-            update_fields=["histogram", "mean_rgb", "std_rgb", "image_sha256", "phash", "updated_at"],
+            update_fields=[
+                "histogram",
+                "mean_rgb",
+                "std_rgb",
+                "image_sha256",
+                "phash",
+                "phash_fine",
+                "updated_at",
+            ],
         )
         for product, _, _ in crops:
             if clears_flag:
@@ -190,10 +200,12 @@ def embedding_mark_products(*, product_ids=None) -> int:
 
 def image_hashes_fill(*, product_ids: list[int]) -> tuple[int, dict[int, str]]:
     """Fill in the perceptual hash of products indexed before hashes were kept (their
-    colour row has a blank ``phash``; selectors.products_missing_phash lists them). Only
+    colour row has a blank ``phash`` or ``phash_fine``; selectors.products_missing_phash lists them). Only
     decodes the images, no model runs. Returns (how many were hashed, {product id: reason}
     for unreadable images, which are flagged as in embedding_compute_batch)."""
-    qs = ProductColour.objects.filter(phash="", product_id__in=list(product_ids)).select_related("product")
+    qs = ProductColour.objects.filter(
+        Q(phash="") | Q(phash_fine=""), product_id__in=list(product_ids)
+    ).select_related("product")
     hashed, failed = 0, {}
     for colour in qs.order_by("product_id"):
         try:
@@ -202,6 +214,50 @@ def image_hashes_fill(*, product_ids: list[int]) -> tuple[int, dict[int, str]]:
             failed[colour.product_id] = str(exc)
             product_image_flag(product=colour.product, reason=str(exc))
             continue
-        ProductColour.objects.filter(pk=colour.pk).update(phash=image_phash(image), updated_at=timezone.now())
+        ProductColour.objects.filter(pk=colour.pk).update(
+            phash=image_phash(image), phash_fine=image_phash_fine(image), updated_at=timezone.now()
+        )
         hashed += 1
     return hashed, failed
+
+
+@dataclass
+class GroupsResult:
+    groups: int = 0  # groups of two or more products
+    grouped: int = 0  # products in them
+    changed: int = 0  # products whose group was written
+
+
+def same_item_groups_refresh() -> GroupsResult:
+    """Regroup the active catalogue's near-duplicate photos (the same item at several shops,
+    or re-listed) and store each product's group (Product.same_item_group: the group's
+    smallest id; null when alone). Only changed rows are written; safe to run twice.
+
+    A hash counts only while it belongs to the product's current image (the colour row's
+    SHA-256 matches): a replaced photo leaves its group until it is embedded again.
+    """
+    rows = (
+        ProductColour.objects.filter(product__is_active=True)
+        .values_list(
+            "product_id", "product__image_sha256", "image_sha256", "phash", "phash_fine", "histogram"
+        )
+        .order_by("product_id")
+    )
+    items = [
+        (pk, sha256, phash if hashed_sha == sha256 else "", histogram, fine if hashed_sha == sha256 else "")
+        for pk, sha256, hashed_sha, phash, fine, histogram in rows
+    ]
+    wanted = {pk: ids[0] for ids in near_duplicate_groups(items) for pk in ids}
+    result = GroupsResult(groups=len(set(wanted.values())), grouped=len(wanted))
+    current = dict(Product.objects.filter(same_item_group__isnull=False).values_list("pk", "same_item_group"))
+    changes: dict[int | None, list[int]] = {}
+    for pk in set(current) | set(wanted):
+        if current.get(pk) != wanted.get(pk):
+            changes.setdefault(wanted.get(pk), []).append(pk)
+    with transaction.atomic():
+        for group, ids in changes.items():
+            # Not updated_at: that would invalidate the product's cached alternatives for nothing.
+            result.changed += Product.objects.filter(pk__in=ids).update(same_item_group=group)
+    if result.changed:
+        logger.info("Same-item groups: %d products regrouped", result.changed)
+    return result

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_noop
 
 from config.deliveries import deliveries_exhausted
 from config.publishing import QueueUnavailable, task_publish
-from recommender.services import embedding_compute_batch
+from recommender.services import embedding_compute_batch, same_item_groups_refresh
 from shop.models import Product
 from shop.services import product_image_flag
 
@@ -92,6 +92,14 @@ def embed_pending(model: str | None = None) -> int:
     if batches:
         logger.info("Queued %d products in %d embedding batches", len(ids), len(batches))
     return len(batches)
+
+
+@shared_task(acks_late=True)
+def embed_same_item_groups() -> dict:
+    """Regroup near-duplicate photos (beat, every SHOP_SAME_ITEM_REFRESH_SECONDS); on the
+    embed queue, next to the task that takes the hashes."""
+    result = same_item_groups_refresh()
+    return {"groups": result.groups, "grouped": result.grouped, "changed": result.changed}
 
 
 # --- Find similar: shoppers' uploads (routed to the "query" queue by name) --------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from urllib.parse import urlencode
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Count, Q
@@ -36,6 +38,7 @@ from recommender.uploads import (
     upload_search,
     upload_timed_out,
 )
+from shop.fragments import fragment_key, product_card_values
 from shop.images import ImageRejected
 from shop.models import Brand, Category, Product
 from shop.selectors import catalogue_currencies
@@ -309,7 +312,13 @@ def find_similar_result(request, pk):
         {
             "product": item.product,
             "similarity_percent": item.similarity_percent,
-            "plot": colour_comparison_svg(outcome.query_histogram, outcome.result_histograms[item.product.pk])
+            # Drawn by the template (it calls what it is given), so only when the rendered
+            # results are not in the cache already; once, though the template asks twice.
+            "plot": functools.cache(
+                functools.partial(
+                    colour_comparison_svg, outcome.query_histogram, outcome.result_histograms[item.product.pk]
+                )
+            )
             if item.product.pk in outcome.result_histograms and outcome.query_histogram is not None
             else None,
         }
@@ -341,9 +350,36 @@ def find_similar_result(request, pk):
             # Labels sized in photo pixels (the overlay's units): ~3.5% of the longer side.
             "label_size": round(max(upload.width, upload.height) * 0.035, 1),
             "label_stroke": round(max(upload.width, upload.height) * 0.006, 1),
+            # The filter form and the result cards are cached as rendered (shop/fragments.py)
+            # under keys of all they show: a filter change re-renders only what changed.
+            "fragment_seconds": settings.SHOP_FRAGMENT_CACHE_SECONDS,
+            "filters_key": fragment_key(
+                sorted((k, str(v)) for k, v in {**shown_filters, **choice_params}.items()),
+                (outcome.choice.garment, outcome.choice.box, outcome.choice.whole),
+                [(c.slug, c.name) for c in categories],
+                [(b.slug, b.name) for b in brands],
+                currencies,
+                None if valid else form.errors.get_json_data(),
+            ),
+            "results_key": fragment_key(
+                _histogram_key(outcome.query_histogram),
+                [
+                    (
+                        product_card_values(item.product),
+                        item.product.product_url,
+                        item.similarity_percent,
+                        _histogram_key(outcome.result_histograms.get(item.product.pk)),
+                    )
+                    for item in outcome.results
+                ],
+            ),
         }
     )
     return render(request, "recommender/find_similar_result.html", context)
+
+
+def _histogram_key(histogram) -> bytes | None:
+    return None if histogram is None else np.asarray(histogram, dtype=np.float32).tobytes()
 
 
 @require_GET

@@ -1,14 +1,19 @@
+import datetime as dt
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from shop.admin_lists import BoundedChangeListAdmin
+from shop.currency import exchange_rate_is_stale
 from shop.images import ImageRejected, image_decode
-from shop.models import Brand, Category, PriceHistory, Product
+from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product
 from shop.services import product_delete, product_image_store
 from shop.signals import products_marked_announce
 
@@ -94,6 +99,7 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
         "image_preview",
         "image_sha256",
         "image_error",
+        "same_item_group",
         "first_seen_at",
         "last_seen_at",
         "created_at",
@@ -112,6 +118,7 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
                     "image_sha256",
                     "image_error",
                     "needs_embedding",
+                    "same_item_group",
                 )
             },
         ),
@@ -190,3 +197,44 @@ class CategoryAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     @admin.display(description=_("products"), ordering="product_count")
     def product_count(self, obj) -> int:
         return obj.product_count
+
+
+class RateAgeFilter(admin.SimpleListFilter):
+    """Rates older than SHOP_EXCHANGE_RATE_MAX_AGE_DAYS (still used, but flagged)."""
+
+    title = _("age")
+    parameter_name = "age"
+
+    def lookups(self, request, model_admin):
+        return [("old", _("Old")), ("current", _("Current"))]
+
+    def queryset(self, request, queryset):
+        oldest = timezone.localdate() - dt.timedelta(days=settings.SHOP_EXCHANGE_RATE_MAX_AGE_DAYS)
+        if self.value() == "old":
+            return queryset.filter(as_of__lt=oldest)
+        if self.value() == "current":
+            return queryset.filter(as_of__gte=oldest)
+        return queryset
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
+    """Rates come from files (manage.py import_exchange_rates); a typo can be fixed here."""
+
+    list_display = ("base", "currency", "rate", "as_of", "age", "is_current", "source", "updated_at")
+    list_filter = (RateAgeFilter, "base", "currency")
+    search_fields = ("base", "currency", "source")
+    date_hierarchy = "as_of"
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.display(description=_("age"), ordering="-as_of")
+    def age(self, obj: ExchangeRate) -> str:
+        days = (timezone.localdate() - obj.as_of).days
+        text = ngettext("%(days)s day old", "%(days)s days old", days) % {"days": days}
+        if exchange_rate_is_stale(as_of=obj.as_of):
+            return format_html('<strong class="rate-old">{} — {}</strong>', text, gettext("old"))
+        return text
+
+    @admin.display(description=_("current"), boolean=True)
+    def is_current(self, obj: ExchangeRate) -> bool:
+        return not exchange_rate_is_stale(as_of=obj.as_of)

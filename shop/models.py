@@ -170,6 +170,10 @@ class Product(TimeStampedModel):
     is_active = models.BooleanField(_("active"), default=True)
     first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    # The same item (its photo, at another shop or re-listed): products whose photos are near
+    # duplicates (recommender.duplicates) share the smallest product id of their group; null
+    # when the product is alone. Written by recommender.services.same_item_groups_refresh.
+    same_item_group = models.PositiveBigIntegerField(_("same-item group"), null=True, blank=True)
 
     objects = ProductQuerySet.as_manager()
 
@@ -190,6 +194,11 @@ class Product(TimeStampedModel):
             models.Index(fields=["is_active", "in_stock"], name="product_active_stock"),
             models.Index(fields=["-created_at"], name="product_created_desc"),
             models.Index(fields=["id"], condition=Q(needs_embedding=True), name="product_needs_embedding"),
+            models.Index(
+                fields=["same_item_group"],
+                condition=Q(same_item_group__isnull=False),
+                name="product_same_item_group",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -219,3 +228,36 @@ class PriceHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.price} {self.currency} @ {self.recorded_at:%Y-%m-%d}"
+
+
+class ExchangeRate(TimeStampedModel):
+    """How many units of ``currency`` one unit of ``base`` bought on ``as_of``, as the
+    operator's file said (``manage.py import_exchange_rates``). Prices in two currencies are
+    compared through a base both have a rate against (shop.currency)."""
+
+    base = models.CharField(_("base currency"), max_length=3)
+    currency = models.CharField(_("currency"), max_length=3)
+    # 1 base = rate currency. 12 decimals: 1 KRW is about 0.0007 USD, and a rate that small
+    # still keeps 8 significant digits.
+    rate = models.DecimalField(_("rate"), max_digits=24, decimal_places=12)
+    as_of = models.DateField(_("rate date"))
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-as_of", "base", "currency"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(fields=["base", "currency", "as_of"], name="exchangerate_pair_date_uniq"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(base__regex=r"^[A-Z]{3}$") & Q(currency__regex=r"^[A-Z]{3}$"),
+                name="exchangerate_currencies_iso4217",
+            ),
+            models.CheckConstraint(
+                condition=~Q(base=models.F("currency")), name="exchangerate_two_currencies"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.base} = {self.rate.normalize():f} {self.currency} ({self.as_of:%Y-%m-%d})"

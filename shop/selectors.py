@@ -9,7 +9,15 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Case, Count, Q, Value, When
 from django.db.models.functions import Greatest
 
-from shop.models import Brand, Product, ProductQuerySet
+from shop.currency import (
+    CURRENCY_RE,
+    Conversion,
+    Rates,
+    exchange_rate_is_stale,
+    exchange_rates_latest,
+    money_round,
+)
+from shop.models import Brand, PriceHistory, Product, ProductQuerySet
 
 SORT_ORDERS = {
     "newest": ("-created_at", "-id"),
@@ -94,3 +102,178 @@ def product_browse(
             order.insert(0, Case(When(currency=currency, then=Value(0)), default=Value(1)))
         return qs.order_by(*order)
     return qs.order_by(*SORT_ORDERS[sort])
+
+
+# --- The same item at other shops (groups: Product.same_item_group) --------------------------
+
+
+def display_currency(value, *, default: str) -> str:
+    """The shopper's display currency from a query string (``?currency=KRW``), else ``default``."""
+    code = str(value or "").strip().upper()
+    return code if CURRENCY_RE.match(code) else default
+
+
+class _LazyRates:
+    """Exchange rates read on first use: pages whose prices share one currency never query them."""
+
+    def __init__(self):
+        self._rates: Rates | None = None
+
+    def get(self) -> Rates:
+        if self._rates is None:
+            self._rates = exchange_rates_latest()
+        return self._rates
+
+    def convert(self, amount, from_currency: str, to_currency: str) -> Conversion | None:
+        if from_currency == to_currency:
+            return Conversion(amount=Decimal(amount), currency=to_currency, as_of=None)
+        return self.get().convert(amount, from_currency, to_currency)
+
+
+def _shown(conversion: Conversion | None) -> Decimal | None:
+    return None if conversion is None else money_round(conversion.amount, conversion.currency)
+
+
+def same_item_lowest_ids(*, products, currency: str | None) -> set[int]:
+    """Ids among ``products`` that are the cheapest in-stock offer of their same-item group, in
+    ``currency`` (the shopper's); one query for the groups' members (and one for the rates when
+    a group mixes currencies). Members whose price cannot be converted are left out of the
+    comparison (prices compare within one currency only); ties all count as lowest."""
+    groups = {p.same_item_group for p in products if p.same_item_group is not None and p.in_stock}
+    if not groups:
+        return set()
+    members = Product.objects.active().in_stock().filter(same_item_group__in=groups)
+    rates = _LazyRates()
+    by_group: dict[int, list[tuple[int, Decimal]]] = {}
+    for pk, group, price, price_currency in members.values_list("pk", "same_item_group", "price", "currency"):
+        if currency is None:  # no catalogue currency (cannot happen with products): compare nothing
+            continue
+        shown = _shown(rates.convert(price, price_currency, currency))
+        if shown is not None:
+            by_group.setdefault(group, []).append((pk, shown))
+    lowest = set()
+    for offers in by_group.values():
+        if len(offers) < 2:
+            continue
+        cheapest = min(price for _, price in offers)
+        lowest |= {pk for pk, price in offers if price == cheapest}
+    return lowest & {p.pk for p in products}
+
+
+# Colours of the price-history lines: this product first, then the other shops (readable on
+# white; the legend names each one, so colour is never the only cue).
+SERIES_COLOURS = ("#1f3f80", "#e0474c", "#3fa75a", "#b8860b", "#7b3fa0", "#2a9d9f", "#8c1d21")
+
+
+def product_same_item_context(*, request, product) -> dict:
+    """Context for the product page's "Also sold at" list and price-history chart.
+
+    The other active products of the product's same-item group, in the shopper's display
+    currency (``?currency=``, else the product's own), cheapest first, with their difference to
+    this product. An offer in a currency with no known rate keeps its own price and is listed
+    after the others, and the page says it was not compared. Queries: the group's members with
+    their shops, the price history, and the rates only when a price is in another currency.
+    """
+    currency = display_currency(request.GET.get("currency"), default=product.currency)
+    rates = _LazyRates()
+    context = {
+        "same_item": None,
+        "display_currency": currency,
+    }
+    own = _shown(rates.convert(product.price, product.currency, currency))
+    if own is None:
+        # No rate from the product's currency: show everything in its own.
+        context["display_currency_missing"] = currency
+        currency = context["display_currency"] = product.currency
+        own = product.price
+    members = []
+    if product.same_item_group is not None:
+        members = list(
+            Product.objects.browsable()
+            .select_related("source")
+            .filter(same_item_group=product.same_item_group)
+            .exclude(pk=product.pk)
+        )
+    offers, unconverted, dates = [], set(), set()
+    for other in members:
+        conversion = rates.convert(other.price, other.currency, currency)
+        shown = _shown(conversion)
+        if conversion is not None and conversion.as_of is not None:
+            dates.add(conversion.as_of)
+        if shown is None:
+            unconverted.add(other.currency)
+        offers.append(
+            {
+                "product": other,
+                "price": shown,
+                "converted": shown is not None and other.currency != currency,
+                "difference": None if shown is None else shown - own,
+                "difference_abs": None if shown is None else abs(shown - own),
+            }
+        )
+    # Compared offers cheapest first; then each unconverted currency, cheapest first within it.
+    offers.sort(
+        key=lambda o: (
+            (0, "", o["price"], o["product"].pk)
+            if o["price"] is not None
+            else (1, o["product"].currency, o["product"].price, o["product"].pk)
+        )
+    )
+    if product.currency != currency:
+        conversion = rates.convert(product.price, product.currency, currency)
+        dates.add(conversion.as_of)
+    rates_as_of = min(dates) if dates else None
+    context.update(
+        {
+            "same_item": offers,
+            "display_currency": currency,
+            "display_price": own,
+            "display_price_converted": product.currency != currency,
+            "same_item_unconverted": sorted(unconverted),
+            "rates_as_of": rates_as_of,
+            "rates_old": rates_as_of is not None and exchange_rate_is_stale(as_of=rates_as_of),
+            # The currencies the shopper can compare in: those of this item's offers.
+            "currency_choices": sorted(
+                {product.currency, currency, *(o["product"].currency for o in offers)}
+            ),
+        }
+    )
+    context["price_chart"] = _price_chart(product=product, offers=offers, currency=currency, rates=rates)
+    return context
+
+
+def _price_chart(*, product, offers, currency: str, rates: _LazyRates) -> dict | None:
+    """The price-history chart's SVG and legend: this product's price over time and the other
+    shops' prices for the same item, in the display currency (today's rates)."""
+    from shop.charts import price_history_svg
+
+    shops = [product, *(o["product"] for o in offers)]
+    rows = (
+        PriceHistory.objects.filter(product_id__in=[p.pk for p in shops])
+        .order_by("recorded_at", "id")
+        .values_list("product_id", "price", "currency", "recorded_at")
+    )
+    points: dict[int, list] = {p.pk: [] for p in shops}
+    for pk, price, price_currency, recorded_at in rows:
+        shown = _shown(rates.convert(price, price_currency, currency))
+        if shown is not None:
+            points[pk].append((recorded_at, shown))
+    series = []
+    for index, shop_product in enumerate(shops):
+        history = points[shop_product.pk]
+        if not history:  # no row yet (added by hand): its price since it was first seen
+            shown = _shown(rates.convert(shop_product.price, shop_product.currency, currency))
+            if shown is None:
+                continue
+            history = [(shop_product.first_seen_at, shown)]
+        series.append(
+            {
+                "product": shop_product,
+                "own": index == 0,
+                "colour": SERIES_COLOURS[index % len(SERIES_COLOURS)],
+                "points": history,
+            }
+        )
+    if not series or not series[0]["own"]:
+        return None
+    return {"svg": price_history_svg(series=series, currency=currency), "series": series}

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from shop.images import ImageRejected, image_decode
 from shop.links import url_is_http
-from shop.models import Brand, Category, PriceHistory, Product
+from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product
 from shop.signals import products_marked_announce
 
 logger = logging.getLogger(__name__)
@@ -280,6 +280,48 @@ def catalog_import(*, path: Path, source, progress: bool = False) -> ImportRepor
         # New or changed photos were marked needs_embedding; whoever indexes them hears it once
         # the rows are visible (shop.signals).
         products_marked_announce(sender="shop.import", source=source)
+    return report
+
+
+@dataclass
+class RatesImportReport:
+    """What an exchange-rate import did; ``errors`` holds (line or item number, reason)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+
+
+def exchange_rates_import(*, path: Path, source: str = "") -> RatesImportReport:
+    """Store the rates of an operator's CSV or JSON file (shop.currency.exchange_rate_file_rows).
+
+    One rate per (base, currency, date): importing the same file again changes nothing, a
+    corrected rate for a date replaces it. Bad rows are reported and skipped, good rows land.
+    Raises RatesFileError when the file as a whole cannot be read.
+    """
+    from shop.currency import exchange_rate_file_rows, rate_row_parse
+
+    path = Path(path)
+    report = RatesImportReport()
+    for number, raw in exchange_rate_file_rows(path):
+        try:
+            row = rate_row_parse(raw, default_source=source or path.name)
+        except ValueError as exc:
+            report.errors.append((number, str(exc)))
+            continue
+        existing = ExchangeRate.objects.filter(base=row.base, currency=row.currency, as_of=row.as_of).first()
+        if existing is None:
+            ExchangeRate.objects.create(
+                base=row.base, currency=row.currency, as_of=row.as_of, rate=row.rate, source=row.source
+            )
+            report.created += 1
+        elif existing.rate != row.rate or existing.source != row.source:
+            existing.rate, existing.source = row.rate, row.source
+            existing.save(update_fields=["rate", "source", "updated_at"])
+            report.updated += 1
+        else:
+            report.unchanged += 1
     return report
 
 

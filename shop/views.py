@@ -3,13 +3,21 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from shop.forms import ProductFilterForm
+from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
-from shop.selectors import brands_with_products, catalogue_currencies, product_browse
+from shop.selectors import (
+    brands_with_products,
+    catalogue_currencies,
+    product_browse,
+    product_same_item_context,
+    same_item_lowest_ids,
+)
 
 
 def product_list(request):
     currencies = catalogue_currencies()
-    form = ProductFilterForm(request.GET or None, brands=brands_with_products(), currencies=currencies)
+    brands = brands_with_products()
+    form = ProductFilterForm(request.GET or None, brands=brands, currencies=currencies)
     filters = form.filters() if request.GET else {}
     products = product_browse(**{k: v for k, v in filters.items() if v not in (None, "")})
     # get_page() turns a page number that is not a number, or past the end, into a real page.
@@ -17,6 +25,12 @@ def product_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     products = list(page.object_list)
+    # "Lowest price": the cheapest in-stock offer of the same item, in the shopper's currency.
+    # With no query string the form has not run: the shopper's currency is then its default.
+    shopper_currency = filters.get("currency") or (currencies[0] if currencies else None)
+    lowest = same_item_lowest_ids(products=products, currency=shopper_currency)
+    for product in products:
+        product.lowest_in_group = product.pk in lowest
     context = {
         "form": form,
         "page": page,
@@ -30,6 +44,13 @@ def product_list(request):
         "filters_open": bool(form.errors)
         or any(v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "q", "currency")),
         "currencies": currencies,
+        # The filter form and the product grid are cached as rendered (shop/fragments.py),
+        # keyed by all they show: the query string and the choices, the cards' fields.
+        "fragment_seconds": settings.SHOP_FRAGMENT_CACHE_SECONDS,
+        "filters_key": fragment_key(
+            sorted(request.GET.lists()), [(b.slug, b.name) for b in brands], currencies
+        ),
+        "grid_key": fragment_key([product_card_values(p) for p in products]),
         # Generated demo data must say so wherever it is shown.
         "demo_on_page": any(p.source.slug == settings.SHOP_DEMO_SOURCE_SLUG for p in products),
     }
@@ -41,4 +62,6 @@ def product_detail(request, pk: int):
     # The recommender owns the "Similar alternatives" section: the template loads its tag
     # (recommender/templatetags), so this view never imports the recommender.
     context = {"product": product, "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG}
+    # "Also sold at" and the price history: the same item at other shops.
+    context.update(product_same_item_context(request=request, product=product))
     return render(request, "shop/product_detail.html", context)

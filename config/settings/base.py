@@ -297,6 +297,8 @@ _TASK_KINDS = {
     "recommender.tasks.query_region_embed": "query",
     "recommender.tasks.uploads_delete_expired": "housekeeping",
     "recommender.tasks.uploads_requeue_stale": "housekeeping",
+    # Hashes of the whole catalogue in memory and one pass over them: seconds, not minutes.
+    "recommender.tasks.embed_same_item_groups": "housekeeping",
 }
 CELERY_TASK_ANNOTATIONS = {
     name: {"soft_time_limit": CELERY_TIME_LIMITS[kind][0], "time_limit": CELERY_TIME_LIMITS[kind][1]}
@@ -338,10 +340,23 @@ LOGGING = {
 # --- Shop -----------------------------------------------------------------------------
 # Products per browse page: 24 fills 2, 3 and 4-column grids evenly.
 SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
+# Seconds a rendered filter form or product grid stays in the cache. Their keys hold all they
+# show (shop/fragments.py), so this bounds only the cache's memory, never staleness; a hit
+# skips most of a browse page's CPU time (templates, form widgets, prices per language).
+SHOP_FRAGMENT_CACHE_SECONDS = env.int("SHOP_FRAGMENT_CACHE_SECONDS", default=10 * 60)
 # Minimum pg_trgm word similarity for a search hit besides plain substring matches.
 # Measured: one typo, "jaket" ~ "Rain jacket" 0.44 and "oxfrod shirt" ~ "Oxford shirt" 0.53,
 # while a shared ending, "jaket" ~ "Bucket hat", scores 0.33: 0.4 keeps typos, drops noise.
 SHOP_SEARCH_SIMILARITY = env.float("SHOP_SEARCH_SIMILARITY", default=0.4)
+# Exchange rates (manage.py import_exchange_rates) older than this many days are still used,
+# but the admin flags them and product pages say the prices were converted at old rates.
+# A week: reference rates are published every working day, so a file a week old means the
+# operator's import has stopped.
+SHOP_EXCHANGE_RATE_MAX_AGE_DAYS = env.int("SHOP_EXCHANGE_RATE_MAX_AGE_DAYS", default=7)
+# How often beat regroups products whose photos are near duplicates (the same item at
+# several shops): "Also sold at" and the "Lowest price" badge read the stored groups. New
+# products join a group within this time after they are embedded (the hash is taken then).
+SHOP_SAME_ITEM_REFRESH_SECONDS = env.int("SHOP_SAME_ITEM_REFRESH_SECONDS", default=15 * 60)
 # The demo catalogue (`make demo`): its feed and the source its products belong to;
 # pages say that products of this source have generated brands and prices.
 SHOP_DEMO_FEED = BASE_DIR / "demo" / "catalogue" / "feed.csv"
@@ -412,6 +427,10 @@ RECOMMENDER_DUPLICATE_HEADROOM = env.int("RECOMMENDER_DUPLICATE_HEADROOM", defau
 CELERY_BEAT_SCHEDULE["recommender-embed-pending"] = {
     "task": "recommender.tasks.embed_pending",
     "schedule": 15 * 60,
+}
+CELERY_BEAT_SCHEDULE["recommender-same-item-groups"] = {
+    "task": "recommender.tasks.embed_same_item_groups",
+    "schedule": SHOP_SAME_ITEM_REFRESH_SECONDS,
 }
 
 # --- Find similar (uploads) -----------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.core import UnknownLocaleError
-from babel.numbers import format_currency, get_currency_symbol
+from babel.numbers import format_currency, get_currency_name, get_currency_symbol
 from django import template
 from django.utils import translation
 
@@ -43,6 +43,16 @@ def currency_symbol(currency: str) -> str:
     locale = translation.to_locale(translation.get_language() or "en")
     try:
         return get_currency_symbol(currency or "KRW", locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return currency
+
+
+@register.filter
+def currency_name(currency: str) -> str:
+    """The currency's name in the shopper's language (South Korean Won; 대한민국 원), for sentences."""
+    locale = translation.to_locale(translation.get_language() or "en")
+    try:
+        return get_currency_name(currency or "KRW", locale=locale)
     except (UnknownLocaleError, ValueError):
         return currency
 

@@ -32,4 +32,5 @@ def test_load_benchmark_runs_tiny_without_writing_the_doc(settings, monkeypatch,
     for row in rows:
         assert float(row[1].replace(",", "")) > 0, row  # requests/s
         assert row[5] == "0", row  # every answer a 200
+        assert float(row[6]) > 0, row  # the web processes' CPU per request
     assert (DOC.read_text() if DOC.exists() else None) == before

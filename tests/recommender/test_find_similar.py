@@ -245,3 +245,31 @@ def test_missing_embedder_weights_give_a_clear_503(client, uploaded, settings, t
     response = client.get(uploaded.get_absolute_url(), {"whole": 1})
     assert response.status_code == 503
     assert "Similarity search is not available on this server right now." in response.content.decode()
+
+
+def test_a_repeat_result_page_draws_no_plot_yet_shows_changes_at_once(
+    client, uploaded, catalogue, monkeypatch
+):
+    """The filter form and the result cards are cached as rendered, under keys of all they
+    show (shop/fragments.py): a repeat page draws no colour plot, a changed price shows."""
+    from recommender import views
+
+    drawn = []
+    original = views.colour_comparison_svg
+    monkeypatch.setattr(views, "colour_comparison_svg", lambda *a, **k: drawn.append(1) or original(*a, **k))
+    url, query = uploaded.get_absolute_url(), {"whole": 1, "f": 1}
+    first = client.get(url, query).content.decode()
+    assert len(drawn) == len(catalogue)
+    again = client.get(url, query).content.decode()
+    assert len(drawn) == len(catalogue)  # nothing drawn the second time
+    assert again.count('<svg class="colour-plot"') == len(catalogue)
+    assert re.findall(r"(\d+)% similar", again) == re.findall(r"(\d+)% similar", first)
+    cheapest = min(catalogue, key=lambda p: p.price)
+    Product.objects.filter(pk=cheapest.pk).update(price=Decimal(10500))
+    html = client.get(url, query).content.decode()
+    assert "₩10,500" in html and "₩10,000" not in html
+    # Another filter: the form shows it, from a fragment of its own.
+    html = client.get(url, {**query, "price_max": "90000"}).content.decode()
+    assert re.search(r'name="price_max"[^>]* value="90000(\.0+)?"', html), re.findall(
+        r'name="price_max"[^>]*>', html
+    )

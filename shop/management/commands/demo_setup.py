@@ -51,6 +51,7 @@ class Command(BaseCommand):
         # left (vectors, image hashes) and does nothing otherwise.
         call_command("reindex", stdout=self.stdout, stderr=self.stderr)
         call_command("reindex", hashes=True, stdout=self.stdout, stderr=self.stderr)
+        call_command("refresh_same_items", stdout=self.stdout, stderr=self.stderr)
 
         password = self._admin_password()
         User = get_user_model()
