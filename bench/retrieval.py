@@ -476,10 +476,12 @@ def region_mask(
     from recommender.uploads import Choice, upload_choice_normalize
 
     if region == "auto":
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         detected = garments_detect(image=image)
         if timings is not None:
-            timings.append((time.perf_counter() - started, detected.segmenter_unavailable))
+            timings.append(
+                (time.perf_counter() - started, detected.segmenter_unavailable, time.process_time() - cpu)
+            )
         return region_default_mask(image=image, garments=detected.garments)
     if region == "box":
         upload = SimpleNamespace(width=image.width, height=image.height, garments=[])
@@ -675,13 +677,17 @@ def regions_body(results: list[RegionResult], *, label: str, timings: list, intr
         )
     )
     if timings:
-        ms = np.array([t for t, _ in timings]) * 1000
-        weights = "absent" if all(unavailable for _, unavailable in timings) else "installed"
+        ms = np.array([t[0] for t in timings]) * 1000
+        cpu_ms = np.array([t[2] for t in timings]) * 1000
+        weights = "absent" if all(t[1] for t in timings) else "installed"
+        # CPU time (this process, all its threads) is what the target counts; the
+        # elapsed time also holds the waits of a machine shared with other work.
         body += (
             f"\n\nRegion detection (`recommender.detection.garments_detect`, segmenter weights "
-            f"{weights}), CPU, per "
-            f"stored photo of at most {settings.FIND_SIMILAR_IMAGE_MAX_SIDE} px: median "
-            f"{np.median(ms):.0f} ms, 90th percentile {np.percentile(ms, 90):.0f} ms over {len(ms)} photos."
+            f"{weights}), per stored photo of at most {settings.FIND_SIMILAR_IMAGE_MAX_SIDE} px, over"
+            f" {len(ms)} photos (the first includes loading the detectors): CPU time median"
+            f" {np.median(cpu_ms):.0f} ms, 90th percentile {np.percentile(cpu_ms, 90):.0f} ms; elapsed"
+            f" median {np.median(ms):.0f} ms, 90th percentile {np.percentile(ms, 90):.0f} ms."
         )
     return body
 

@@ -66,7 +66,8 @@ def garment_default(garments: list[dict]) -> int | None:
     """The garment searched before the shopper picks one: the largest the segmenter found
     (the likeliest subject). Of the regions placed on a body, the top: it hangs right under
     the face that placed it, while the lower regions add the error of every head height
-    down to them (bench.regions measures both); None without garments."""
+    down to them (on painted people the top's median IoU with the true garment is 0.88, the
+    bottoms' 0.59: tests/recommender/test_regions.py); None without garments."""
     if not garments:
         return None
     if all(g.get("source") == BODY for g in garments):

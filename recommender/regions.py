@@ -24,8 +24,9 @@ garments, when its weights are installed, always come first (detection.py).
 
 What it cannot do: tell a dress from a top and a skirt, find a bag, or handle people
 lying down, seen from behind without a HOG-shaped outline, or much smaller than
-MIN_FACE_SHARE of the photo. Timings and recall are in docs/benchmarks.md
-(``python -m bench.regions``).
+MIN_FACE_SHARE of the photo. How well the regions overlap painted garments is checked in
+tests/recommender/test_regions.py; timings and recall are in docs/benchmarks.md
+(``python -m bench.retrieval --people N``, section "retrieval-people").
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def person_find(rgb: np.ndarray) -> Person | None:
     height, width = rgb.shape[:2]
     small, scale = _resized(rgb, DETECT_SIDE)
     # Local contrast (CLAHE) rather than one global stretch: a face in shade or a dark face
-    # on a bright street keeps its eye and nose contrast (bench.regions: 39 of 40 painted
+    # on a bright street keeps its eye and nose contrast (a one-off measurement: 39 of 40 painted
     # faces found with alt2, against 36 with a global histogram equalisation).
     grey = _CLAHE.apply(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
     ycrcb = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb)
@@ -164,7 +165,7 @@ def person_find(rgb: np.ndarray) -> Person | None:
     best = None
     # alt2 only: on the painted people it finds every face the default cascade finds, and
     # on the 290 CC0 garment photos (no people) it fires on 3 where the two together fire
-    # on 8 (bench.regions).
+    # on 8 (a one-off measurement when this was written).
     for name, neighbours, step in (("haarcascade_frontalface_alt2.xml", 3, 1.1),):
         faces, _, weights = _cascade(name).detectMultiScale3(
             grey,

@@ -56,3 +56,14 @@ def test_people_regions_json(settings, tmp_path, capsys, monkeypatch):
     # The top cut out of the painted person beats the whole person (measured 0.83 and 0.44).
     assert by[("mask", False)]["mrr"] > by[("whole", False)]["mrr"]
     assert by[("box", False)]["mrr"] > by[("whole", False)]["mrr"]
+
+
+def test_region_timing_row_reports_cpu_and_elapsed_time():
+    scores = retrieval.Scores([1, None, 3])
+    results = [retrieval.RegionResult("auto", 0.0, scores)]
+    # (elapsed s, segmenter unavailable, CPU s) per photo, as region_mask records them.
+    timings = [(0.5, True, 0.2), (0.7, True, 0.3), (0.9, True, 0.4)]
+    body = retrieval.regions_body(results, label="efficientnet-lite0", timings=timings, intro="Intro.")
+    assert "segmenter weights absent" in body
+    assert "CPU time median 300 ms" in body and "elapsed median 700 ms" in body
+    assert "| efficientnet-lite0 | auto (the page's default) | off | 0.333 |" in body
