@@ -15,6 +15,7 @@ from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import QueryImage, QueryRegion
 from recommender.selectors import SimilarProduct, similar_products
 from recommender.uploads import Choice, region_key, upload_choice_default, upload_choice_normalize
+from shop.currency import Rates, exchange_rates_latest, money_round
 
 
 def look_parts(*, upload: QueryImage) -> list[tuple[str, str]]:
@@ -47,10 +48,24 @@ def candidate_similarity(item: SimilarProduct) -> float:
     return float(min(1.0, max(0.0, 1.0 - value)))
 
 
-def look_candidates(*, look: Look, slots: list[LookSlot], regions: dict[str, QueryRegion]) -> dict[int, list]:
-    """Each slot's top LOOK_CANDIDATES products by similarity, in the look's currency (amounts
-    in other currencies cannot be added up), with its filters: in stock only, one brand, the
-    garment's categories (a box: every category). Slots whose region is not ready get none."""
+def look_price(product, *, currency: str, rates: Rates) -> Decimal | None:
+    """What ``product`` costs in the look's currency: its own price, or converted at the latest
+    stored rate and rounded to the currency's minor unit; None when no rate links the two."""
+    if product.currency == currency:
+        return product.price
+    conversion = rates.convert(product.price, product.currency, currency)
+    return None if conversion is None else money_round(conversion.amount, currency)
+
+
+def look_candidates(
+    *, look: Look, slots: list[LookSlot], regions: dict[str, QueryRegion], rates: Rates | None = None
+) -> dict[int, list]:
+    """Each slot's top LOOK_CANDIDATES products by similarity, with its filters: in stock only,
+    one brand, the garment's categories (a box: every category). Slots whose region is not
+    ready get none. Each candidate carries ``look_price``, its price in the look's currency
+    (shop.currency); products in a currency no stored rate converts are left out, as their
+    amounts cannot be added up."""
+    rates = exchange_rates_latest() if rates is None else rates
     found: dict[int, list[SimilarProduct]] = {}
     for slot in slots:
         region = regions.get(slot.region_key)
@@ -58,19 +73,25 @@ def look_candidates(*, look: Look, slots: list[LookSlot], regions: dict[str, Que
             found[slot.position] = []
             continue
         vector = getattr(region.vector, "to_list", lambda r=region: r.vector)()
-        found[slot.position] = similar_products(
+        items = similar_products(
             np.asarray(vector, dtype=np.float32),
             model_key=region.model_key,
             categories=GARMENT_CATEGORIES.get(slot.kind) or None,
-            # A lower bound of 0 keeps only products priced in the look's currency.
-            price_min=Decimal(0),
-            currency=look.currency,
+            # Every currency: the ones without a rate go below.
+            currency=None if rates else look.currency,
+            price_min=None if rates else Decimal(0),
             brand=look.brand.slug if look.brand_id else None,
             in_stock_only=look.in_stock_only,
             exclude_ids=[look.upload.source_product_id] if look.upload.source_product_id else (),
             k=settings.LOOK_CANDIDATES,
             query_histogram=np.asarray(region.histogram) if region.histogram is not None else None,
         )
+        kept = []
+        for item in items:
+            item.look_price = look_price(item.product, currency=look.currency, rates=rates)
+            if item.look_price is not None:
+                kept.append(item)
+        found[slot.position] = kept
     return found
 
 
@@ -82,26 +103,35 @@ class SlotView:
     # "gone" (deleted or taken down), "sold_out", "price" (changed since chosen) or "".
     change: str
     available: bool  # can be bought now (counted in the total)
+    price: Decimal | None = None  # what it costs now in the look's currency (None: no rate)
 
 
-def look_slot_views(*, look: Look, slots: list[LookSlot]) -> list[SlotView]:
+def look_slot_views(*, look: Look, slots: list[LookSlot], rates: Rates | None = None) -> list[SlotView]:
     """The look's slots as they stand now: every product read fresh (select_related on the
-    slots), and what changed since it was chosen."""
+    slots), its price in the look's currency at today's rates, and what changed since it was
+    chosen (a new rate can change that price too)."""
+    rates = exchange_rates_latest() if rates is None else rates
     views = []
     for number, slot in enumerate(slots, start=1):
         product = slot.product
         change = ""
+        price = None if product is None else look_price(product, currency=look.currency, rates=rates)
         if product is None or not product.is_active:
             change = "gone" if slot.product_title else ""
             product = None
         elif not product.in_stock:
             change = "sold_out"
-        elif slot.price is not None and (product.price != slot.price or product.currency != look.currency):
+        elif slot.price is not None and price != slot.price:
             change = "price"
-        available = product is not None and product.in_stock and product.currency == look.currency
+        available = product is not None and product.in_stock and price is not None
         views.append(
             SlotView(
-                slot=slot, label=slot_label(slot, number), product=product, change=change, available=available
+                slot=slot,
+                label=slot_label(slot, number),
+                product=product,
+                change=change,
+                available=available,
+                price=price,
             )
         )
     return views

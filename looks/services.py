@@ -126,13 +126,14 @@ def look_plan(
     while its product is still a candidate. A garment without candidates is left empty.
     """
     picks = picks or {}
-    amounts = [look.budget] + [item.product.price for items in candidates.values() for item in items]
+    # Prices in the look's currency (looks.selectors.look_candidates converts and rounds them).
+    amounts = [look.budget] + [item.look_price for items in candidates.values() for item in items]
     factor = minor_units(currency=look.currency, amounts=amounts)
     problem, honoured = [], {}
     for slot in slots:
         items = candidates.get(slot.position, [])
         options = [
-            Candidate(price=int(item.product.price * factor), similarity=candidate_similarity(item), key=item)
+            Candidate(price=int(item.look_price * factor), similarity=candidate_similarity(item), key=item)
             for item in items
         ]
         keys = [item.product.pk for item in items]
@@ -180,7 +181,7 @@ def look_choose(
                 item = plan.chosen[slot.position]
                 slot.product = item.product if item is not None else None
                 slot.product_title = item.product.title[:500] if item is not None else ""
-                slot.price = item.product.price if item is not None else None
+                slot.price = item.look_price if item is not None else None  # in the look's currency
                 slot.similarity = candidate_similarity(item) if item is not None else None
                 slot.pinned = slot.position in plan.honoured
             slot.save()

@@ -20,6 +20,7 @@ from looks.selectors import candidate_similarity, look_candidates, look_parts, l
 from looks.services import EMPTY, look_choose, look_create, look_plan, look_regions
 from recommender.models import QueryImage, QueryRegion
 from recommender.uploads import upload_problem
+from shop.currency import exchange_rates_latest
 from shop.models import Brand
 from shop.selectors import catalogue_currencies
 
@@ -186,30 +187,42 @@ def look_detail(request, pk):
             "refresh_seconds": settings.FIND_SIMILAR_REFRESH_SECONDS,
         }
         return render(request, "looks/look_waiting.html", context)
-    candidates = look_candidates(look=look, slots=slots, regions=regions.ready)
+    rates = exchange_rates_latest()  # once per page: the candidates' and the garments' prices
+    candidates = look_candidates(look=look, slots=slots, regions=regions.ready, rates=rates)
     if request.method == "POST":
         if request.POST.get("action") == "again":
             for slot in slots:  # a fresh choice: the shopper's pins go
                 slot.pinned = False
             look_choose(look=look, slots=slots, candidates=candidates)
         else:
-            picks = _picks(request, look_slot_views(look=look, slots=slots))
+            picks = _picks(request, look_slot_views(look=look, slots=slots, rates=rates))
             look_choose(look=look, slots=slots, candidates=candidates, picks=picks)
         return redirect(look)
     if look.solved_at is None:
         look_choose(look=look, slots=slots, candidates=candidates)
-    return _detail_page(request, look=look, slots=slots, candidates=candidates)
+    return _detail_page(request, look=look, slots=slots, candidates=candidates, rates=rates)
 
 
-def _detail_page(request, *, look: Look, slots, candidates) -> HttpResponse:
-    views = look_slot_views(look=look, slots=slots)
-    total = sum((v.product.price for v in views if v.available), Decimal(0))
+def _detail_page(request, *, look: Look, slots, candidates, rates) -> HttpResponse:
+    views = look_slot_views(look=look, slots=slots, rates=rates)
+    total = sum((v.price for v in views if v.available), Decimal(0))
+    # The date of the oldest rate behind a converted price on the page, to show beside them.
+    shown = [v.product for v in views if v.product is not None]
+    shown += [item.product for items in candidates.values() for item in items]
+    rate_dates = [
+        found[1]
+        for product in shown
+        if product.currency != look.currency
+        and (found := rates.rate(product.currency, look.currency)) is not None
+        and found[1] is not None
+    ]
     rows = []
     for view in views:
         items = candidates.get(view.slot.position, [])
         options = [
             {
                 "product": item.product,
+                "look_price": item.look_price,
                 "similarity_percent": round(candidate_similarity(item) * 100),
                 "checked": item.product.pk == view.slot.product_id,
             }
@@ -244,5 +257,6 @@ def _detail_page(request, *, look: Look, slots, candidates) -> HttpResponse:
         "outlines": _outlines(look.upload, [s.region_key for s in slots]),
         "share_url": request.build_absolute_uri(look.get_absolute_url()),
         "min_similarity": look.min_similarity,
+        "rates_as_of": min(rate_dates) if rate_dates else None,
     }
     return render(request, "looks/look_detail.html", context)

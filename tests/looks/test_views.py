@@ -315,9 +315,10 @@ def test_a_shared_look_costs_a_fixed_number_of_queries(
 ):
     look = _make(client, outfit_upload, budget="150000")
     client.get(look.get_absolute_url())  # chosen once
-    # The look, its garments with their products; per garment its region, one kNN (savepoint,
-    # two SET LOCAL, the search, release) and the colours: no query per candidate.
-    with django_assert_num_queries(2 + 7 * len(outfit_upload.garments)):
+    # The look, its garments with their products, the exchange rates; per garment its region,
+    # one kNN (savepoint, two SET LOCAL, the search, release) and the colours: no query per
+    # candidate.
+    with django_assert_num_queries(3 + 7 * len(outfit_upload.garments)):
         assert client.get(look.get_absolute_url()).status_code == 200
 
 
@@ -327,3 +328,43 @@ def test_the_admin_shows_looks_and_their_garments(admin_client, outfit_upload):
     assert admin_client.get(reverse("admin:looks_look_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:looks_look_change", args=[look.pk]))
     assert page.status_code == 200 and "Gone shirt" in page.content.decode()
+
+
+def test_prices_in_another_currency_count_converted_at_the_stored_rate(client, catalogue, outfit_upload):
+    """A pair of shoes priced in dollars is left out without a rate (amounts in two currencies
+    cannot be added up), and offered at its won price, with the rate's date, once a rate is known."""
+    import datetime as dt
+
+    from shop.models import ExchangeRate
+
+    shoes = Product.objects.filter(category__slug="shoes").order_by("pk").first()
+    Product.objects.filter(pk=shoes.pk).update(currency="USD", price=Decimal("30.00"))
+    look = _make(client, outfit_upload, budget="500000")
+    html = client.get(look.get_absolute_url()).content.decode()
+    slots = look_slots(look=look)
+    regions = look_regions(look=look, slots=slots).ready
+    offered = {
+        i.product.pk
+        for items in look_candidates(look=look, slots=slots, regions=regions).values()
+        for i in items
+    }
+    assert shoes.pk not in offered and "≈" not in html and "data-lk-rates" not in html
+
+    ExchangeRate.objects.create(base="USD", currency="KRW", rate=Decimal(1400), as_of=dt.date(2026, 11, 30))
+    candidates = look_candidates(look=look, slots=slots, regions=regions)
+    converted = {i.product.pk: i.look_price for items in candidates.values() for i in items}
+    assert converted[shoes.pk] == Decimal(42000)
+    html = client.get(look.get_absolute_url()).content.decode()
+    assert "$30.00" in html and "≈ ₩42,000" in html and 'data-price="42000"' in html
+    assert "converted at the exchange rates of" in html
+    # Chosen in a fresh look, the shoes count in won towards the total.
+    client.post(look.get_absolute_url(), {"action": "again"})
+    data = {f"slot-{s.position}": s.product_id for s in look_slots(look=look)} | {
+        "slot-2": shoes.pk,
+        "action": "swap",
+    }
+    assert client.post(look.get_absolute_url(), data).status_code == 302
+    slots = look_slots(look=look)
+    assert slots[2].product_id == shoes.pk and slots[2].price == Decimal(42000)
+    html = client.get(look.get_absolute_url()).content.decode()
+    assert _total(html) == f"₩{sum(s.price for s in slots):,.0f}"

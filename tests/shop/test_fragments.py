@@ -27,8 +27,10 @@ def empty_cache():
 
 
 def _page(content: bytes) -> str:
-    """The page less its CSRF token (masked afresh on every response, and never cached)."""
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", content.decode())
+    """The page less its CSRF token (masked afresh on every response, and never cached) and
+    less the price chart, which is drawn up to the moment of the request (never cached)."""
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", content.decode())
+    return re.sub(r'<svg class="price-chart".*?</svg>', "", html, flags=re.S)
 
 
 def _templates(response) -> list[str]:
