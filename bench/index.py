@@ -337,15 +337,15 @@ class ProductIndex:
         from decimal import Decimal
 
         from django.conf import settings
-        from django.db import connection
 
         from recommender.selectors import similar_products
 
         settings.RECOMMENDER_EF_SEARCH = ef_search
         settings.RECOMMENDER_ITERATIVE_SCAN = "relaxed_order" if iterative else "off"
+        # The exact path of the selector's plan chooser, over every row the filter keeps.
+        exact_max_rows = settings.RECOMMENDER_EXACT_MAX_ROWS
         if exact:
-            with connection.cursor() as cur:
-                cur.execute("SET enable_indexscan = off")
+            settings.RECOMMENDER_EXACT_MAX_ROWS = 10**9
         try:
             found = similar_products(
                 q,
@@ -356,9 +356,7 @@ class ProductIndex:
                 max_distance=2.0,
             )
         finally:
-            if exact:
-                with connection.cursor() as cur:
-                    cur.execute("RESET enable_indexscan")
+            settings.RECOMMENDER_EXACT_MAX_ROWS = exact_max_rows
         return [self.row_of[r.product.pk] for r in found]
 
     def plan(self, q, **kwargs) -> str:
@@ -366,23 +364,17 @@ class ProductIndex:
 
         captured = []
 
-        def capture(execute, sql, params, many, context):
-            if "<=>" in sql:
-                captured.append((sql, params))
+        def explain(execute, sql, params, many, context):
+            # On the selector's own cursor, in its transaction, with the settings it chose.
+            if "<=>" in sql and not captured:
+                raw = context["cursor"].cursor
+                raw.execute("EXPLAIN " + sql, params)
+                captured.append("\n".join(r[0] for r in raw.fetchall()))
             return execute(sql, params, many, context)
 
-        with connection.execute_wrapper(capture):
+        with connection.execute_wrapper(explain):
             self.search(q, **kwargs)
-        sql, params = captured[0]
-        with connection.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute(
-                f"SET LOCAL hnsw.iterative_scan = {'relaxed_order' if kwargs.get('iterative') else 'off'}"
-            )
-            cur.execute(f"SET LOCAL hnsw.ef_search = {int(kwargs.get('ef_search', 40))}")
-            cur.execute("EXPLAIN " + sql, params)
-            text = "\n".join(r[0] for r in cur.fetchall())
-            cur.execute("ROLLBACK")
+        text = captured[0]
         return "hnsw" if self.index_name in text else "exact"
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,12 +15,13 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import translation
 from pgvector import HalfVector
-from pgvector.django import CosineDistance
+from pgvector.psycopg.halfvec import HalfVectorBinaryDumper
+from psycopg.types import TypeInfo
 
 from recommender.colour import colour_distances
 from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
-from recommender.models import Embedding, ProductColour, vector_as
+from recommender.models import Embedding, ProductColour
 from shop.forms import price_from_query
 from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
@@ -47,19 +49,143 @@ class SimilarProduct:
         return round(min(1.0, max(0.0, 1.0 - value)) * 100)
 
 
-def _search_settings() -> None:
-    """Per-transaction HNSW settings: iterative scans keep walking the graph until enough
-    rows pass the filters (pgvector >= 0.8), so a selective category or price filter
-    still returns k rows when k exist; ef_search sets the candidate list."""
-    ef_search = int(settings.RECOMMENDER_EF_SEARCH)
+def _iterative_scan_mode() -> str:
     mode = settings.RECOMMENDER_ITERATIVE_SCAN
     if mode not in ("relaxed_order", "strict_order", "off"):
         raise ValueError(
             f"RECOMMENDER_ITERATIVE_SCAN must be relaxed_order, strict_order or off, not {mode!r}"
         )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.iterative_scan = {mode}")
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
+    return mode
+
+
+# psycopg TypeInfo of halfvec per database connection (its oid differs between databases):
+# fetched once per connection, registered only on the search's own cursors, so the rest of
+# Django's queries keep their text adapters (HalfVectorField reads strings).
+_HALFVEC_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _search_cursor(*, binary: bool):
+    """A cursor of Django's connection (logged and wrapped like any other) that binds its
+    parameters on the server, so a HalfVector goes out in pgvector's binary format: 2 bytes a
+    dimension instead of ~10 characters of text that PostgreSQL must parse. Django's own
+    cursors bind on the client, which can only send text."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw_connection = connection.connection
+    raw = ServerBindingCursor(raw_connection)
+    if binary:
+        info = _HALFVEC_INFO.get(raw_connection)
+        if info is None:
+            info = _HALFVEC_INFO[raw_connection] = TypeInfo.fetch(raw_connection, "halfvec")
+        dumper = type("HalfVectorBinaryDumper", (HalfVectorBinaryDumper,), {"oid": info.oid})
+        raw.adapters.register_dumper(HalfVector, dumper)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The WHERE clause of a search over recommender_embedding ``e`` joined to shop_product ``p``."""
+
+    sql: str
+    params: list
+
+
+def _filters_sql(
+    *,
+    name: str,
+    model_key: str,
+    categories,
+    price_min,
+    price_max,
+    currency,
+    brand,
+    exclude_ids,
+    in_stock_only: bool,
+) -> _Filters:
+    where = ["e.model_name = %s", "e.model_key = %s", "p.is_active"]
+    params: list = [name, model_key]
+    if in_stock_only:
+        where.append("p.in_stock")
+    if categories:
+        where.append("p.category_id IN (SELECT id FROM shop_category WHERE slug = ANY(%s))")
+        params.append(list(categories))
+    if currency and (price_min is not None or price_max is not None):
+        where.append("p.currency = %s")
+        params.append(currency)
+    if price_min is not None:
+        where.append("p.price >= %s")
+        params.append(price_min)
+    if price_max is not None:
+        where.append("p.price <= %s")
+        params.append(price_max)
+    if brand:
+        where.append("p.brand_id IN (SELECT id FROM shop_brand WHERE slug = %s)")
+        params.append(brand)
+    if exclude_ids:
+        where.append("NOT (e.product_id = ANY(%s))")
+        params.append([int(pk) for pk in exclude_ids])
+    return _Filters(
+        sql="FROM recommender_embedding e JOIN shop_product p ON p.id = e.product_id WHERE "
+        + " AND ".join(where),
+        params=params,
+    )
+
+
+def _nearest_rows(
+    query: np.ndarray, *, dim: int, filters: _Filters, limit: int, binary: bool = True
+) -> tuple[list[tuple[int, float]], str]:
+    """(product id, cosine distance) of the ``limit`` nearest rows passing ``filters``, and the
+    plan used: "exact" or "hnsw".
+
+    One round trip picks the plan and sets the transaction's search settings: a count of the
+    rows the filters keep, capped at RECOMMENDER_EXACT_MAX_ROWS + 1 (cheap either way: an
+    index range or the first rows of a scan). When that many or fewer remain, their distances
+    are computed exactly (a few thousand distances cost less than walking the graph, and
+    recall is 1); otherwise the HNSW index is walked with an iterative scan. The planner
+    does not get to choose: left alone it took the price index and an exact sort over 10,000
+    rows for a 10% price filter on 100k products (p95 237 ms, docs/benchmarks.md "index").
+
+    ``binary=False`` sends the vector as text, the way the ORM does (kept to test that both
+    give the same answer).
+    """
+    vector = HalfVector(query) if binary else HalfVector(query).to_text()
+    cap = int(settings.RECOMMENDER_EXACT_MAX_ROWS)
+    with transaction.atomic(), _search_cursor(binary=binary) as cursor:
+        # The settings matter only to the HNSW plan below; the exact plan sorts in every
+        # alternative, so disabling sorts does not change it. is_local: until the commit.
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', %s, true), set_config('hnsw.ef_search', %s, true),"
+            " set_config('hnsw.max_scan_tuples', %s, true), set_config('enable_sort', 'off', true),"
+            " set_config('enable_incremental_sort', 'off', true),"
+            f" (SELECT count(*) FROM (SELECT 1 {filters.sql} LIMIT %s) kept)",
+            [
+                _iterative_scan_mode(),
+                str(int(settings.RECOMMENDER_EF_SEARCH)),
+                str(int(settings.RECOMMENDER_HNSW_MAX_SCAN_TUPLES)),
+                *filters.params,
+                cap + 1,
+            ],
+        )
+        kept = cursor.fetchone()[-1]
+        distance = f"(e.vector::halfvec({dim})) <=> %s::halfvec({dim})"
+        if kept <= cap:
+            plan = "exact"
+            # The rows the filters keep, then their distances. The outer query has no
+            # model_name condition, so the model's partial HNSW index cannot serve it.
+            sql = (
+                f"WITH kept AS MATERIALIZED (SELECT e.id {filters.sql})"
+                f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
+                " WHERE e.id IN (SELECT id FROM kept) ORDER BY distance LIMIT %s"
+            )
+            params = [*filters.params, vector, limit]
+        else:
+            plan = "hnsw"
+            sql = f"SELECT e.product_id, {distance} AS distance {filters.sql} ORDER BY distance LIMIT %s"
+            params = [vector, *filters.params, limit]
+        cursor.execute(sql, params)
+        rows = [(int(pk), float(d)) for pk, d in cursor.fetchall()]
+    return rows, plan
 
 
 def similar_products(
@@ -108,38 +234,35 @@ def similar_products(
     pool = max(fetch, settings.RECOMMENDER_COLOUR_RERANK_POOL) if weight else fetch
     cutoff = settings.RECOMMENDER_MAX_DISTANCE if max_distance is None else max_distance
 
-    qs = Embedding.objects.filter(model_name=name, model_key=model_key, product__is_active=True)
-    if in_stock_only:
-        qs = qs.filter(product__in_stock=True)
-    if categories:
-        qs = qs.filter(product__category__slug__in=list(categories))
-    if currency and (price_min is not None or price_max is not None):
-        qs = qs.filter(product__currency=currency)
-    if price_min is not None:
-        qs = qs.filter(product__price__gte=price_min)
-    if price_max is not None:
-        qs = qs.filter(product__price__lte=price_max)
-    if brand:
-        qs = qs.filter(product__brand__slug=brand)
-    if exclude_ids:
-        qs = qs.exclude(product_id__in=list(exclude_ids))
-    qs = (
-        qs.annotate(distance=CosineDistance(vector_as(spec.dim), HalfVector(query)))
-        .order_by("distance")
-        .select_related("product", "product__brand", "product__category")
-        .only("id", "product", *_PRODUCT_FIELDS)[:pool]
+    filters = _filters_sql(
+        name=name,
+        model_key=model_key,
+        categories=categories,
+        price_min=price_min,
+        price_max=price_max,
+        currency=currency,
+        brand=brand,
+        exclude_ids=exclude_ids,
+        in_stock_only=in_stock_only,
     )
-    with transaction.atomic():
-        _search_settings()
-        rows = list(qs)
-    # relaxed_order may return rows slightly out of order: sort the few we fetched.
-    rows.sort(key=lambda row: row.distance)
-    results, seen = [], set()
-    for row in rows:
-        if row.product_id in seen or row.distance > cutoff:
-            continue
-        seen.add(row.product_id)
-        results.append(SimilarProduct(product=row.product, distance=float(row.distance)))
+    rows, _plan = _nearest_rows(query, dim=spec.dim, filters=filters, limit=pool)
+    # relaxed_order may return rows slightly out of order: sort the few we fetched. A product
+    # with several regions' vectors counts once, at its nearest.
+    rows.sort(key=lambda row: row[1])
+    nearest: dict[int, float] = {}
+    for pk, distance in rows:
+        if pk not in nearest and distance <= cutoff:
+            nearest[pk] = distance
+    # Only the products shown are read, in one query.
+    products = (
+        Product.objects.select_related("brand", "category").only(*_PRODUCT_FIELDS).in_bulk(list(nearest))
+    )
+    results = [
+        SimilarProduct(product=products[pk], distance=distance)
+        for pk, distance in nearest.items()
+        if pk in products
+    ]
+    seen = set(nearest)
     colours = {}
     if (weight or dedup) and results:
         # One query for both the colour term and the hashes.
@@ -208,21 +331,21 @@ def _without_duplicates(
 
 # Product columns a result card needs (the vector column is not fetched back).
 _PRODUCT_FIELDS = (
-    "product__id",
-    "product__title",
-    "product__price",
-    "product__image_sha256",
-    "product__currency",
-    "product__in_stock",
-    "product__image",
-    "product__product_url",
-    "product__is_active",
-    "product__category__id",
-    "product__category__slug",
-    "product__category__name",
-    "product__brand__id",
-    "product__brand__name",
-    "product__brand__slug",
+    "id",
+    "title",
+    "price",
+    "image_sha256",
+    "currency",
+    "in_stock",
+    "image",
+    "product_url",
+    "is_active",
+    "category__id",
+    "category__slug",
+    "category__name",
+    "brand__id",
+    "brand__name",
+    "brand__slug",
 )
 
 

@@ -401,6 +401,15 @@ RECOMMENDER_EMBED_BATCH_SIZE = env.int("RECOMMENDER_EMBED_BATCH_SIZE", default=3
 RECOMMENDER_ITERATIVE_SCAN = env("RECOMMENDER_ITERATIVE_SCAN", default="relaxed_order")
 # HNSW candidate list per search (pgvector default 40); higher = better recall, slower.
 RECOMMENDER_EF_SEARCH = env.int("RECOMMENDER_EF_SEARCH", default=100)
+# Filtered searches pick their plan (recommender.selectors._nearest_rows): when a filter keeps
+# at most this many rows (a capped count), their distances are computed exactly (recall 1);
+# more, and the HNSW index is walked with an iterative scan. 500: exact costs ~0.03 ms a
+# 2048-d row here (1,000 rows: p95 38 ms against 25 ms by HNSW, docs/benchmarks.md "index-plan").
+RECOMMENDER_EXACT_MAX_ROWS = env.int("RECOMMENDER_EXACT_MAX_ROWS", default=500)
+# hnsw.max_scan_tuples: how far an iterative scan may walk before it stops (pgvector's default,
+# 20,000). Filters that pass the count above keep > RECOMMENDER_EXACT_MAX_ROWS rows, so at
+# 100k rows >= 0.5% pass, and 20,000 tuples hold ~100 of them: enough for a 50-row pool.
+RECOMMENDER_HNSW_MAX_SCAN_TUPLES = env.int("RECOMMENDER_HNSW_MAX_SCAN_TUPLES", default=20000)
 # Results farther than this cosine distance are not "similar" and are not shown.
 RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from django.db import connection, transaction
+from django.db import connection
+from pgvector import HalfVector
 
 from recommender.models import Embedding
 from recommender.selectors import similar_products
@@ -94,27 +95,22 @@ def test_filters_price_stock_exclusion_and_cutoff(settings):
     ]
 
 
-def _index_scan() -> None:
-    """Force the HNSW index path: the planner would rather scan and sort a table this small."""
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE recommender_embedding")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_sort = off")
+def _searches(run) -> list[tuple[str, str]]:
+    """Run ``run()`` and return (plan, EXPLAIN text) of each kNN query it sent, explained on
+    the selector's own cursor, inside its transaction, with the settings it chose."""
+    plans = []
 
+    def explain(execute, sql, params, many, context):
+        if "<=>" in sql:
+            raw = context["cursor"].cursor
+            raw.execute("EXPLAIN " + sql, params)
+            text = "\n".join(row[0] for row in raw.fetchall())
+            plans.append(("hnsw" if "embedding_effnetlite0_hnsw" in text else "exact", text))
+        return execute(sql, params, many, context)
 
-def _plan(query) -> str:
-    from pgvector import HalfVector
-    from pgvector.django import CosineDistance
-
-    from recommender.models import vector_as
-
-    qs = (
-        Embedding.objects.filter(model_name="efficientnet-lite0", model_key=KEY)
-        .filter(product__category__slug__in=["skirt"], product__in_stock=True, product__is_active=True)
-        .annotate(distance=CosineDistance(vector_as(DIM), HalfVector(query)))
-        .order_by("distance")[:10]
-    )
-    return qs.explain()
+    with connection.execute_wrapper(explain):
+        run()
+    return plans
 
 
 def test_a_selective_filter_still_returns_k_rows_with_iterative_scan(settings):
@@ -122,15 +118,19 @@ def test_a_selective_filter_still_returns_k_rows_with_iterative_scan(settings):
     that happen to be among its 40 candidates; the iterative scan keeps going."""
     settings.RECOMMENDER_MAX_DISTANCE = 2.0
     settings.RECOMMENDER_EF_SEARCH = 40
+    settings.RECOMMENDER_EXACT_MAX_ROWS = 0  # always the index, whatever the filter keeps
     products, vectors = _catalogue(800, seed=4, skirts_every=20)
     query = random_unit_vectors(1, DIM, seed=5)[0]
-    with transaction.atomic():
-        _index_scan()
-        assert "embedding_effnetlite0_hnsw" in _plan(query)
-        settings.RECOMMENDER_ITERATIVE_SCAN = "off"
-        plain = similar_products(query, model_key=KEY, categories=["skirt"], k=10)
+    settings.RECOMMENDER_ITERATIVE_SCAN = "off"
+    found = {}
+
+    def search():
+        found["plain"] = similar_products(query, model_key=KEY, categories=["skirt"], k=10)
         settings.RECOMMENDER_ITERATIVE_SCAN = "relaxed_order"
-        iterative = similar_products(query, model_key=KEY, categories=["skirt"], k=10)
+        found["iterative"] = similar_products(query, model_key=KEY, categories=["skirt"], k=10)
+
+    assert [plan for plan, _ in _searches(search)] == ["hnsw", "hnsw"]
+    plain, iterative = found["plain"], found["iterative"]
     assert len(plain) < 10
     assert len(iterative) == 10
     skirts = np.array([i for i in range(800) if i % 20 == 0])
@@ -138,6 +138,78 @@ def test_a_selective_filter_still_returns_k_rows_with_iterative_scan(settings):
     expected = [products[i].pk for i in skirts[np.argsort(distances)[:10]]]
     # HNSW is approximate; on 800 rows it finds (nearly) all of the exact top 10.
     assert len(set(expected) & {r.product.pk for r in iterative}) >= 9
+
+
+def test_the_plan_is_chosen_by_how_many_rows_a_filter_keeps(settings):
+    """A broad filter walks the HNSW index even where the planner, left alone, would sort the
+    table (it does on 800 rows); a narrow one computes its few rows' distances exactly."""
+    settings.RECOMMENDER_MAX_DISTANCE = 2.0
+    settings.RECOMMENDER_EXACT_MAX_ROWS = 100
+    products, vectors = _catalogue(800, seed=6)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE recommender_embedding")
+        cursor.execute("ANALYZE shop_product")
+    query = random_unit_vectors(1, DIM, seed=7)[0]
+    distances = 1 - vectors @ query
+    prices = np.array([1000 + i for i in range(800)])
+    found = {}
+
+    def search():
+        # Prices 1000..1799: the broad filter keeps 400 rows, the narrow one 30.
+        found["broad"] = similar_products(query, model_key=KEY, price_max=Decimal("1399"), k=10)
+        found["narrow"] = similar_products(query, model_key=KEY, price_max=Decimal("1029"), k=10)
+
+    (broad_plan, broad_text), (narrow_plan, narrow_text) = _searches(search)
+    assert broad_plan == "hnsw", broad_text
+    assert "Sort" not in broad_text
+    assert narrow_plan == "exact", narrow_text
+    for label, bound in (("broad", 1399), ("narrow", 1029)):
+        kept = np.flatnonzero(prices <= bound)
+        expected = [products[i].pk for i in kept[np.argsort(distances[kept])[:10]]]
+        got = [r.product.pk for r in found[label]]
+        assert len(got) == 10
+        if label == "narrow":
+            assert got == expected  # exact: recall 1
+        else:
+            # Approximate; uniform random vectors (all about equally far apart) are HNSW's
+            # hardest case.
+            assert len(set(got) & set(expected)) >= 7
+
+
+def test_binary_vectors_give_the_same_ids_and_distances_as_text(settings):
+    """The vector sent in pgvector's binary format (2 bytes a dimension) finds exactly what the
+    text the ORM sends finds, on both plans, for seeded random queries."""
+    from recommender.selectors import _filters_sql, _nearest_rows
+
+    _catalogue(400, seed=8)
+    filters = _filters_sql(
+        name="efficientnet-lite0",
+        model_key=KEY,
+        categories=None,
+        price_min=None,
+        price_max=Decimal("1300"),
+        currency=None,
+        brand=None,
+        exclude_ids=(),
+        in_stock_only=True,
+    )
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        if "<=>" in sql:
+            sent.append(next(p for p in params if isinstance(p, HalfVector | str) and len(str(p)) > 100))
+        return execute(sql, params, many, context)
+
+    for cap, plan in ((0, "hnsw"), (10_000, "exact")):
+        settings.RECOMMENDER_EXACT_MAX_ROWS = cap
+        for query in random_unit_vectors(5, DIM, seed=9):
+            with connection.execute_wrapper(record):
+                binary, binary_plan = _nearest_rows(query, dim=DIM, filters=filters, limit=20)
+                text, text_plan = _nearest_rows(query, dim=DIM, filters=filters, limit=20, binary=False)
+            assert binary_plan == text_plan == plan
+            assert len(binary) == 20
+            assert sorted(binary, key=lambda row: row[1]) == sorted(text, key=lambda row: row[1])
+            assert isinstance(sent[-2], HalfVector) and isinstance(sent[-1], str)
 
 
 def test_wrong_dimension_is_refused():
