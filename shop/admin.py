@@ -11,10 +11,11 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from shop.admin_lists import BoundedChangeListAdmin
+from shop.attributes import ATTRIBUTES
 from shop.currency import exchange_rate_is_stale
 from shop.images import ImageRejected, image_decode
-from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product
-from shop.services import product_delete, product_image_store
+from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product, ProductAttribute
+from shop.services import product_attribute_correct, product_delete, product_image_store
 from shop.signals import products_marked_announce
 
 
@@ -45,6 +46,56 @@ class PriceHistoryInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ProductAttributeForm(forms.ModelForm):
+    """Staff correct an attribute by choosing its value; saving marks it staff-set."""
+
+    # "" (not available yet) is shown as it is stored, but only a value can be saved.
+    value = forms.ChoiceField(
+        label=_("value"),
+        required=False,
+        choices=[
+            ("", _("Not available yet")),
+            *(
+                (str(spec.label), [(value, words) for value, words in spec.values.items()])
+                for spec in ATTRIBUTES.values()
+            ),
+        ],
+    )
+
+    class Meta:
+        model = ProductAttribute
+        fields = ("name", "value")
+
+    def clean(self):
+        data = super().clean()
+        name, value = data.get("name"), data.get("value")
+        if not value and self.has_changed():
+            self.add_error(
+                "value",
+                gettext("Choose a value, or delete the row to let the next re-index compute it again."),
+            )
+        elif name and value and value not in ATTRIBUTES[name].values:
+            words = ", ".join(str(w) for w in ATTRIBUTES[name].values.values())
+            self.add_error(
+                "value",
+                gettext("This is not a value of %(attribute)s. Choose one of: %(values)s.")
+                % {"attribute": ATTRIBUTES[name].label, "values": words},
+            )
+        return data
+
+
+class ProductAttributeInline(admin.TabularInline):
+    """What the photo shows. Computed values can be corrected here; a correction is marked as
+    set by staff and is never overwritten by a re-index. Delete a row to hand the attribute
+    back to the computation (the next re-index fills it in)."""
+
+    model = ProductAttribute
+    form = ProductAttributeForm
+    fields = ("name", "value", "source", "score", "method", "corrected_by", "updated_at")
+    readonly_fields = ("source", "score", "method", "corrected_by", "updated_at")
+    extra = 0
 
 
 class ProductAdminForm(forms.ModelForm):
@@ -124,7 +175,7 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
         ),
         (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
-    inlines = [PriceHistoryInline]
+    inlines = [ProductAttributeInline, PriceHistoryInline]
     # Shops link over https; a bare "shop.example/x" typed in the admin means https too.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions: list = []  # other apps (recommender) add their actions here
@@ -142,6 +193,16 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
         upload.seek(0)
         if product_image_store(product=obj, data=upload.read()):
             products_marked_announce(sender="shop.admin", source=obj.source)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductAttribute:
+            super().save_formset(request, form, formset, change)
+            return
+        # Every added or changed attribute is a staff correction (computations keep it).
+        for attribute in formset.save(commit=False):
+            product_attribute_correct(attribute=attribute, user=request.user)
+        for attribute in formset.deleted_objects:
+            attribute.delete()
 
     # Deleting a product deletes its image file too, file first (shop.services.product_delete).
     def delete_model(self, request, obj) -> None:
@@ -238,3 +299,29 @@ class ExchangeRateAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     @admin.display(description=_("current"), boolean=True)
     def is_current(self, obj: ExchangeRate) -> bool:
         return not exchange_rate_is_stale(as_of=obj.as_of)
+
+
+@admin.register(ProductAttribute)
+class ProductAttributeAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
+    """Every product's attributes in one list, to review a method's output or staff's work;
+    an edit here is a staff correction too."""
+
+    form = ProductAttributeForm
+    list_display = ("product", "name", "value", "source", "score", "method", "corrected_by", "updated_at")
+    list_filter = ("name", "source", "value", "method")
+    list_select_related = ("product", "corrected_by")
+    search_fields = ("product__title", "product__external_id")
+    raw_id_fields = ("product",)
+    readonly_fields = (
+        "source",
+        "score",
+        "method",
+        "corrected_by",
+        "image_sha256",
+        "created_at",
+        "updated_at",
+    )
+    fields = ("product", "name", "value", *readonly_fields)
+
+    def save_model(self, request, obj, form, change):
+        product_attribute_correct(attribute=obj, user=request.user)

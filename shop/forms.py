@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from shop.attributes import ATTRIBUTES, COLOUR, PATTERN
 from shop.garments import GARMENT_KINDS
 from shop.services import PRICE_MAX
 
@@ -60,6 +61,15 @@ class ProductFilterForm(forms.Form):
     # The shopper's currency: price bounds and price sorts apply within it (no conversion).
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     in_stock = forms.BooleanField(label=_("In stock only"), required=False)
+    # Attribute facets (shop.attributes): links with counts on the page, hidden fields here.
+    colour = forms.ChoiceField(
+        label=ATTRIBUTES[COLOUR].label, required=False, choices=[("", ""), *ATTRIBUTES[COLOUR].values.items()]
+    )
+    pattern = forms.ChoiceField(
+        label=ATTRIBUTES[PATTERN].label,
+        required=False,
+        choices=[("", ""), *ATTRIBUTES[PATTERN].values.items()],
+    )
     sort = forms.ChoiceField(label=_("Sort by"), required=False)
 
     def __init__(self, *args, brands=(), currencies=(), **kwargs):

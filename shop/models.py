@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shop.attributes import ATTRIBUTES, attribute_value_label
 from shop.garments import GARMENT_KINDS
 
 
@@ -130,6 +132,16 @@ class ProductQuerySet(models.QuerySet):
         if high is not None:
             qs = qs.filter(price__lte=high)
         return qs
+
+    def with_attribute(self, name: str, value: str | None) -> ProductQuerySet:
+        """Products whose attribute ``name`` is ``value`` (shop.attributes); all when no value."""
+        if not value:
+            return self
+        return self.filter(
+            models.Exists(
+                ProductAttribute.objects.filter(product=models.OuterRef("pk"), name=name, value=value)
+            )
+        )
 
     def needing_embedding(self) -> ProductQuerySet:
         return self.filter(needs_embedding=True, is_active=True).exclude(image="")
@@ -261,3 +273,84 @@ class ExchangeRate(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"1 {self.base} = {self.rate.normalize():f} {self.currency} ({self.as_of:%Y-%m-%d})"
+
+
+def _attribute_vocabulary_check() -> Q:
+    """Each stored value is one of its attribute's values, or "" (unavailable)."""
+    condition = Q(value="")
+    for name, spec in ATTRIBUTES.items():
+        condition |= Q(name=name, value__in=list(spec.values))
+    return condition
+
+
+class ProductAttribute(TimeStampedModel):
+    """One fact about a product's look (shop.attributes: pattern, colour, hood, logo, sleeve,
+    neckline), computed from its photo or set by staff.
+
+    ``value`` "" means unavailable: nothing here can compute it yet, and ``method`` names what
+    would (the vision-language model), so pages say so rather than leave it out. A staff
+    correction (``source`` staff) is never overwritten by a computation
+    (shop.services.product_attributes_record); deleting it hands the attribute back.
+    """
+
+    class Source(models.TextChoices):
+        COMPUTED = "computed", _("Computed from the photo")
+        STAFF = "staff", _("Corrected by staff")
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="attributes", verbose_name=_("product")
+    )
+    name = models.CharField(
+        _("attribute"), max_length=30, choices=[(n, spec.label) for n, spec in ATTRIBUTES.items()]
+    )
+    value = models.CharField(_("value"), max_length=30, blank=True)
+    # How sure the method was, 0-1 (its meaning is the method's); null for staff and unavailable.
+    score = models.FloatField(_("score"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=50, blank=True)
+    source = models.CharField(_("set by"), max_length=10, choices=Source.choices, default=Source.COMPUTED)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("corrected by"),
+    )
+    # The image the value was computed from: a new photo is computed again.
+    image_sha256 = models.CharField(_("image SHA-256"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["product", "name"]
+        verbose_name = _("product attribute")
+        verbose_name_plural = _("product attributes")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "name"], name="productattribute_product_name_uniq"),
+            models.CheckConstraint(
+                condition=Q(name__in=list(ATTRIBUTES)), name="productattribute_name_known"
+            ),
+            models.CheckConstraint(
+                condition=_attribute_vocabulary_check(), name="productattribute_vocabulary"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=1),
+                name="productattribute_score_0_1",
+            ),
+            # A correction says what the attribute is: staff never store "unavailable".
+            models.CheckConstraint(
+                condition=~Q(source="staff", value=""), name="productattribute_staff_has_value"
+            ),
+            models.CheckConstraint(
+                condition=~Q(value="") | Q(score__isnull=True), name="productattribute_unavailable_no_score"
+            ),
+        ]
+        indexes = [
+            # Facet counts and filters: products with a given value.
+            models.Index(fields=["name", "value", "product"], name="productattribute_facet"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.name}={self.value or '?'}"
+
+    @property
+    def value_label(self) -> str:
+        return attribute_value_label(self.name, self.value)

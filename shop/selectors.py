@@ -9,6 +9,7 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Case, Count, Q, Value, When
 from django.db.models.functions import Greatest
 
+from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_reason
 from shop.currency import (
     CURRENCY_RE,
     Conversion,
@@ -17,7 +18,7 @@ from shop.currency import (
     exchange_rates_latest,
     money_round,
 )
-from shop.models import Brand, PriceHistory, Product, ProductQuerySet
+from shop.models import Brand, PriceHistory, Product, ProductAttribute, ProductQuerySet
 
 SORT_ORDERS = {
     "newest": ("-created_at", "-id"),
@@ -74,6 +75,8 @@ def product_browse(
     in_stock: bool = False,
     sort: str | None = "",
     currency: str | None = None,
+    colour: str | None = None,
+    pattern: str | None = None,
 ) -> ProductQuerySet:
     """The browse page's products: filtered, searched and sorted.
 
@@ -88,6 +91,8 @@ def product_browse(
         .in_category(category or None)
         .by_brand(brand or None)
         .price_between(price_min, price_max, currency=currency)
+        .with_attribute("colour", colour)
+        .with_attribute("pattern", pattern)
     )
     if in_stock:
         qs = qs.in_stock()
@@ -102,6 +107,65 @@ def product_browse(
             order.insert(0, Case(When(currency=currency, then=Value(0)), default=Value(1)))
         return qs.order_by(*order)
     return qs.order_by(*SORT_ORDERS[sort])
+
+
+def attribute_facets(*, filters: dict) -> list[dict]:
+    """The browse page's attribute filters (shop.attributes.FACETS), each value with how many
+    products it would show: counted under every other active filter but not its own (so
+    choosing red still shows how many blue there are). One query per facet.
+
+    Each facet: ``name``, ``label``, ``active`` (the chosen value or ""), ``values`` (value,
+    words, count; the vocabulary's order, only values with products) and ``unavailable``
+    (how many of the products have no value, and why), so a missing attribute is said, never
+    silently left out.
+    """
+    facets = []
+    for name in FACETS:
+        others = {k: v for k, v in filters.items() if k != name and k != "sort" and v not in (None, "")}
+        products = product_browse(**others).order_by().values("pk")
+        rows = (
+            ProductAttribute.objects.filter(name=name, product__in=products)
+            .values_list("value", "method")
+            .annotate(n=Count("product_id"))
+            .order_by()
+        )
+        counts, unavailable = {}, {}
+        for value, method, n in rows:
+            if value:
+                counts[value] = counts.get(value, 0) + n
+            else:
+                reason = attribute_unavailable_reason(method)
+                unavailable[reason] = unavailable.get(reason, 0) + n
+        spec = ATTRIBUTES[name]
+        facets.append(
+            {
+                "name": name,
+                "label": str(spec.label),
+                "active": filters.get(name) or "",
+                "values": [
+                    (value, str(words), counts[value])
+                    for value, words in spec.values.items()
+                    if value in counts
+                ],
+                "unavailable": sorted(unavailable.items()),
+            }
+        )
+    return facets
+
+
+def product_attributes_shown(*, product: Product) -> list[dict]:
+    """The product page's attributes, in the vocabulary's order: the value's words, or why
+    there is none (an attribute never computed reads as not available yet). One query."""
+    stored = {a.name: a for a in ProductAttribute.objects.filter(product=product)}
+    shown = []
+    for name, spec in ATTRIBUTES.items():
+        attribute = stored.get(name)
+        if attribute is not None and attribute.value:
+            shown.append({"name": name, "label": str(spec.label), "value": attribute.value_label})
+        else:
+            reason = attribute_unavailable_reason(attribute.method if attribute else "")
+            shown.append({"name": name, "label": str(spec.label), "value": "", "reason": reason})
+    return shown
 
 
 # --- The same item at other shops (groups: Product.same_item_group) --------------------------

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
 
+from shop.attributes import ATTRIBUTES
 from shop.images import ImageRejected, image_decode
 from shop.links import url_is_http
-from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product
+from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product, ProductAttribute
 from shop.signals import products_marked_announce
 
 logger = logging.getLogger(__name__)
@@ -376,3 +377,76 @@ def _feed_image_bytes(*, row, folder: Path, product: Product | None) -> bytes | 
         ) from None
     except OSError as exc:
         raise FeedRowError(f"The image file {row.image} cannot be read ({exc.strerror}).") from None
+
+
+# --- Attributes (shop.attributes, ProductAttribute) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttributeRecord:
+    """A computed attribute of one product: ``value`` "" when ``method`` cannot run here."""
+
+    product_id: int
+    name: str
+    value: str
+    score: float | None
+    method: str
+    image_sha256: str = ""
+
+
+def product_attributes_record(*, records: list[AttributeRecord]) -> tuple[int, int]:
+    """Store computed attributes, one upsert for the lot. A staff correction is never
+    overwritten: those (product, attribute) pairs are left out, under a row lock so a
+    correction saved meanwhile is not lost either. Values outside the vocabulary are refused
+    (ValueError) before anything is written. Returns (written, kept because staff-set)."""
+    for record in records:
+        spec = ATTRIBUTES.get(record.name)
+        if spec is None or (record.value and record.value not in spec.values):
+            raise ValueError(
+                f"{record.name}={record.value!r} is not in the attribute vocabulary (shop.attributes)."
+            )
+    if not records:
+        return 0, 0
+    with transaction.atomic():
+        staff = set(
+            ProductAttribute.objects.select_for_update()
+            .filter(product_id__in={r.product_id for r in records}, source=ProductAttribute.Source.STAFF)
+            .values_list("product_id", "name")
+        )
+        rows = [
+            ProductAttribute(
+                product_id=r.product_id,
+                name=r.name,
+                value=r.value,
+                score=None if not r.value else r.score,
+                method=r.method,
+                source=ProductAttribute.Source.COMPUTED,
+                image_sha256=r.image_sha256,
+            )
+            for r in records
+            if (r.product_id, r.name) not in staff
+        ]
+        ProductAttribute.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["product", "name"],
+            update_fields=["value", "score", "method", "source", "image_sha256", "updated_at"],
+        )
+    return len(rows), len(records) - len(rows)
+
+
+def product_attribute_correct(*, attribute: ProductAttribute, user=None) -> ProductAttribute:
+    """Save ``attribute`` (new, or edited by staff: its name and value set) as a staff
+    correction, which computations never overwrite. Raises ValueError for a value outside
+    the vocabulary."""
+    spec = ATTRIBUTES.get(attribute.name)
+    if spec is None or attribute.value not in spec.values:
+        raise ValueError(
+            f"{attribute.name}={attribute.value!r} is not in the attribute vocabulary (shop.attributes)."
+        )
+    attribute.score = None
+    attribute.method = ""
+    attribute.source = ProductAttribute.Source.STAFF
+    attribute.corrected_by = user if user is not None and user.pk else None
+    attribute.save()
+    return attribute

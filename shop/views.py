@@ -6,8 +6,10 @@ from shop.forms import ProductFilterForm
 from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
 from shop.selectors import (
+    attribute_facets,
     brands_with_products,
     catalogue_currencies,
+    product_attributes_shown,
     product_browse,
     product_same_item_context,
     same_item_lowest_ids,
@@ -31,6 +33,10 @@ def product_list(request):
     lowest = same_item_lowest_ids(products=products, currency=shopper_currency)
     for product in products:
         product.lowest_in_group = product.pk in lowest
+    # Colour and pattern, with counts under the other filters (shown in the filters fragment).
+    facets = attribute_facets(filters=filters)
+    for facet in facets:
+        facet["query"] = _facet_query(request.GET, facet["name"])
     context = {
         "form": form,
         "page": page,
@@ -44,11 +50,15 @@ def product_list(request):
         "filters_open": bool(form.errors)
         or any(v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "q", "currency")),
         "currencies": currencies,
+        "facets": facets,
         # The filter form and the product grid are cached as rendered (shop/fragments.py),
         # keyed by all they show: the query string and the choices, the cards' fields.
         "fragment_seconds": settings.SHOP_FRAGMENT_CACHE_SECONDS,
         "filters_key": fragment_key(
-            sorted(request.GET.lists()), [(b.slug, b.name) for b in brands], currencies
+            sorted(request.GET.lists()),
+            [(b.slug, b.name) for b in brands],
+            currencies,
+            [(f["name"], f["values"], f["unavailable"]) for f in facets],
         ),
         "grid_key": fragment_key([product_card_values(p) for p in products]),
         # Generated demo data must say so wherever it is shown.
@@ -57,11 +67,24 @@ def product_list(request):
     return render(request, "shop/product_list.html", context)
 
 
+def _facet_query(params, name: str) -> str:
+    """The query string a facet's links extend (``...&colour=red``): the current filters less
+    the facet itself and the page number (a new filter starts at page 1)."""
+    query = params.copy()
+    query.pop("page", None)
+    query.pop(name, None)
+    return query.urlencode()
+
+
 def product_detail(request, pk: int):
     product = get_object_or_404(Product.objects.browsable().select_related("source"), pk=pk)
     # The recommender owns the "Similar alternatives" section: the template loads its tag
     # (recommender/templatetags), so this view never imports the recommender.
-    context = {"product": product, "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG}
+    context = {
+        "product": product,
+        "demo_slug": settings.SHOP_DEMO_SOURCE_SLUG,
+        "attributes": product_attributes_shown(product=product),
+    }
     # "Also sold at" and the price history: the same item at other shops.
     context.update(product_same_item_context(request=request, product=product))
     return render(request, "shop/product_detail.html", context)
