@@ -22,9 +22,10 @@ from recommender.colour import colour_distances
 from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour
+from shop.attributes import COLOUR
 from shop.forms import price_from_query
 from shop.fragments import fragment_key, product_card_values
-from shop.models import Product
+from shop.models import Product, ProductAttribute
 
 logger = logging.getLogger(__name__)
 
@@ -506,6 +507,19 @@ def products_missing_phash() -> list[int]:
         .order_by("product_id")
         .values_list("product_id", flat=True)
     )
+
+
+def products_pending_attributes(*, all_products: bool = False) -> list[int]:
+    """Ids of active products with a photo whose attributes are missing or were computed from
+    another photo (the colour row is written with every computation); all of them with
+    ``all_products``."""
+    qs = Product.objects.active().exclude(image="")
+    if not all_products:
+        current = ProductAttribute.objects.filter(
+            product=OuterRef("pk"), name=COLOUR, image_sha256=OuterRef("image_sha256")
+        )
+        qs = qs.filter(~Exists(current))
+    return list(qs.order_by("pk").values_list("pk", flat=True))
 
 
 def embedding_counts() -> dict[str, int]:

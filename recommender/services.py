@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
+from recommender.attributes import attributes_compute
 from recommender.colour import rgb_histogram, rgb_stats
 from recommender.duplicates import image_phash, image_phash_fine, near_duplicate_groups
 from recommender.embedders import active_model_key, get_embedder
@@ -24,7 +25,7 @@ from recommender.models import Embedding, ProductColour, Region
 from recommender.preprocess import garment_on_white
 from shop.images import ImageRejected, image_decode
 from shop.models import Product
-from shop.services import product_image_flag
+from shop.services import AttributeRecord, product_attributes_record, product_image_flag
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,9 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
         return result
 
     vectors = embedder.embed([crop for _, crop, _ in crops])
+    # Attributes from the same crop (shop.attributes), computed before the transaction opens;
+    # stored in it, keeping staff corrections.
+    attributes = [record for product, crop, _ in crops for record in _attribute_records(product, crop)]
     clears_flag = embedder.model_key == active_model_key()
     now = timezone.now()
     with transaction.atomic():
@@ -176,6 +180,7 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
                 "updated_at",
             ],
         )
+        product_attributes_record(records=attributes)
         for product, _, _ in crops:
             if clears_flag:
                 # Only if the image did not change while we were embedding it.
@@ -187,6 +192,45 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
         "Embedded %d products with %s (%d failed)", len(result.embedded), result.model_key, len(result.failed)
     )
     return result
+
+
+def _attribute_records(product: Product, crop: Image.Image) -> list[AttributeRecord]:
+    return [
+        AttributeRecord(
+            product_id=product.pk,
+            name=guess.name,
+            value=guess.value,
+            score=guess.score,
+            method=guess.method,
+            image_sha256=product.image_sha256,
+        )
+        for guess in attributes_compute(
+            crop, pattern_from_spectrum_on=settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
+        )
+    ]
+
+
+def attributes_compute_batch(*, product_ids: list[int]) -> tuple[int, dict[int, str]]:
+    """(Re)compute the attributes of products from their photos, without embedding them
+    (``reindex --attributes``): the same crop and methods as an embedding batch. Staff
+    corrections are kept. Returns (how many products were computed, {product id: reason} for
+    unreadable images, which are flagged as in embedding_compute_batch)."""
+    products = Product.objects.filter(pk__in=list(product_ids)).select_related("category").order_by("pk")
+    records, done, failed = [], 0, {}
+    for product in products:
+        try:
+            crop, _ = catalogue_crop(
+                image=_product_image(product),
+                category_slug=product.category.slug if product.category else None,
+            )
+        except ImageRejected as exc:
+            failed[product.pk] = str(exc)
+            product_image_flag(product=product, reason=str(exc))
+            continue
+        records += _attribute_records(product, crop)
+        done += 1
+    product_attributes_record(records=records)
+    return done, failed
 
 
 def embedding_mark_products(*, product_ids=None) -> int:

@@ -420,6 +420,11 @@ RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # stored vector, and keeps the vectors model-only and the weight tunable without re-indexing.
 RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.2)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
+# Attributes (shop.attributes): the colour name is computed offline with every embedding; the
+# pattern from the image spectrum (stripes, checks) only when this is on: it measured too few
+# right on the labelled set to show shoppers (recommender/attributes.py, docs/benchmarks.md
+# "attributes"), so pattern otherwise waits for the vision-language model.
+RECOMMENDER_PATTERN_FROM_SPECTRUM = env.bool("RECOMMENDER_PATTERN_FROM_SPECTRUM", default=False)
 # How many alternatives a product page shows.
 RECOMMENDER_ALTERNATIVES_COUNT = env.int("RECOMMENDER_ALTERNATIVES_COUNT", default=8)
 # Seconds a product's alternatives (the ranking: ids and similarities) stay cached. The key

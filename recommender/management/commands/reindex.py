@@ -7,8 +7,17 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender.embedders import EmbedderUnavailable, active_embedder_name, active_model_key, get_embedder
-from recommender.selectors import products_missing_phash, products_pending_embedding
-from recommender.services import embedding_compute_batch, embedding_mark_products, image_hashes_fill
+from recommender.selectors import (
+    products_missing_phash,
+    products_pending_attributes,
+    products_pending_embedding,
+)
+from recommender.services import (
+    attributes_compute_batch,
+    embedding_compute_batch,
+    embedding_mark_products,
+    image_hashes_fill,
+)
 
 
 class Command(BaseCommand):
@@ -20,7 +29,10 @@ class Command(BaseCommand):
         "it twice does no duplicate work. An interrupted --all run resumes with a plain `reindex`. "
         "Every embedding also stores the image's perceptual hash (near-duplicate alternatives are "
         "hidden with it); products embedded before hashes were kept get theirs with --hashes, "
-        "which only decodes images (no model) and can be re-run until none are left."
+        "which only decodes images (no model) and can be re-run until none are left. "
+        "Attributes (colour name, pattern) are computed with every embedding; --attributes "
+        "(re)computes only them, for products whose photo changed since (with --all, for every "
+        "product), keeping staff corrections."
     )
 
     def add_arguments(self, parser):
@@ -36,10 +48,28 @@ class Command(BaseCommand):
             action="store_true",
             help="only fill in missing perceptual hashes of already embedded products (no model runs)",
         )
+        parser.add_argument(
+            "--attributes",
+            action="store_true",
+            help="only (re)compute product attributes (no embedding model runs); with --all, every product",
+        )
 
-    def handle(self, *args, model=None, all=False, batch_size=32, verbosity=1, hashes=False, **options):
+    def handle(
+        self,
+        *args,
+        model=None,
+        all=False,
+        batch_size=32,
+        verbosity=1,
+        hashes=False,
+        attributes=False,
+        **options,
+    ):
         if hashes:
             self._fill_hashes(batch_size=batch_size, verbosity=verbosity)
+            return
+        if attributes:
+            self._compute_attributes(all_products=all, batch_size=batch_size, verbosity=verbosity)
             return
         name = model or active_embedder_name()
         try:
@@ -80,3 +110,18 @@ class Command(BaseCommand):
                     bar.write(f"product {pk}: {reason}")
                 bar.update(len(batch))
         self.stdout.write(self.style.SUCCESS(f"Hashed {hashed} products; {failed} flagged."))
+
+    def _compute_attributes(self, *, all_products: bool, batch_size: int, verbosity: int) -> None:
+        ids = products_pending_attributes(all_products=all_products)
+        self.stdout.write(f"{len(ids)} products to compute attributes for.")
+        done = failed = 0
+        with tqdm(total=len(ids), unit="img", disable=verbosity < 1, file=self.stderr._out) as bar:
+            for start in range(0, len(ids), batch_size):
+                batch = ids[start : start + batch_size]
+                computed, errors = attributes_compute_batch(product_ids=batch)
+                done += computed
+                failed += len(errors)
+                for pk, reason in errors.items():
+                    bar.write(f"product {pk}: {reason}")
+                bar.update(len(batch))
+        self.stdout.write(self.style.SUCCESS(f"Computed attributes of {done} products; {failed} flagged."))
