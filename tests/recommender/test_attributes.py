@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from recommender.attributes import (
     COLOUR_METHOD,
