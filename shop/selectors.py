@@ -112,30 +112,37 @@ def product_browse(
 def attribute_facets(*, filters: dict) -> list[dict]:
     """The browse page's attribute filters (shop.attributes.FACETS), each value with how many
     products it would show: counted under every other active filter but not its own (so
-    choosing red still shows how many blue there are). One query per facet.
+    choosing red still shows how many blue there are). Facets whose other filters are the
+    same (none of them chosen, or only one) are counted in one query: one query on a page
+    with no facet chosen, one per chosen facet otherwise.
 
     Each facet: ``name``, ``label``, ``active`` (the chosen value or ""), ``values`` (value,
     words, count; the vocabulary's order, only values with products) and ``unavailable``
     (how many of the products have no value, and why), so a missing attribute is said, never
     silently left out.
     """
-    facets = []
+    groups: dict[tuple, list[str]] = {}
     for name in FACETS:
-        others = {k: v for k, v in filters.items() if k != name and k != "sort" and v not in (None, "")}
-        products = product_browse(**others).order_by().values("pk")
+        others = {k: v for k, v in filters.items() if k not in (name, "sort") and v not in (None, "", False)}
+        groups.setdefault(tuple(sorted(others.items(), key=lambda item: item[0])), []).append(name)
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    unavailable: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for others, names in groups.items():
+        products = product_browse(**dict(others)).order_by().values("pk")
         rows = (
-            ProductAttribute.objects.filter(name=name, product__in=products)
-            .values_list("value", "method")
+            ProductAttribute.objects.filter(name__in=names, product__in=products)
+            .values_list("name", "value", "method")
             .annotate(n=Count("product_id"))
             .order_by()
         )
-        counts, unavailable = {}, {}
-        for value, method, n in rows:
+        for name, value, method, n in rows:
             if value:
-                counts[value] = counts.get(value, 0) + n
+                counts[name][value] = counts[name].get(value, 0) + n
             else:
                 reason = attribute_unavailable_reason(method)
-                unavailable[reason] = unavailable.get(reason, 0) + n
+                unavailable[name][reason] = unavailable[name].get(reason, 0) + n
+    facets = []
+    for name in FACETS:
         spec = ATTRIBUTES[name]
         facets.append(
             {
@@ -143,11 +150,11 @@ def attribute_facets(*, filters: dict) -> list[dict]:
                 "label": str(spec.label),
                 "active": filters.get(name) or "",
                 "values": [
-                    (value, str(words), counts[value])
+                    (value, str(words), counts[name][value])
                     for value, words in spec.values.items()
-                    if value in counts
+                    if value in counts[name]
                 ],
-                "unavailable": sorted(unavailable.items()),
+                "unavailable": sorted(unavailable[name].items()),
             }
         )
     return facets

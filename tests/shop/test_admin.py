@@ -95,6 +95,8 @@ def _change_form_data(product) -> dict:
         "image_url": "",
         "price_history-TOTAL_FORMS": "0",
         "price_history-INITIAL_FORMS": "0",
+        "attributes-TOTAL_FORMS": "0",
+        "attributes-INITIAL_FORMS": "0",
     }
 
 

@@ -148,7 +148,7 @@ def test_browse_page_filters_by_colour_and_pattern_with_counts_in_fixed_queries(
 ):
     _seed()
     client.get("/")  # warm the per-process caches
-    # Currencies, brands, the count and the page, and one count per facet (colour, pattern).
+    # Currencies, brands, the count and the page, and one count per chosen facet (colour, pattern).
     with django_assert_num_queries(6):
         html = client.get("/?colour=red&pattern=striped").content.decode()
     assert "red striped top" in html
