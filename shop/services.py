@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from tqdm import tqdm
@@ -395,44 +395,46 @@ class AttributeRecord:
 
 
 def product_attributes_record(*, records: list[AttributeRecord]) -> tuple[int, int]:
-    """Store computed attributes, one upsert for the lot. A staff correction is never
-    overwritten: those (product, attribute) pairs are left out, under a row lock so a
-    correction saved meanwhile is not lost either. Values outside the vocabulary are refused
-    (ValueError) before anything is written. Returns (written, kept because staff-set)."""
+    """Store computed attributes in one upsert. A staff correction is never overwritten: the
+    upsert's conflict clause skips rows set by staff, decided by PostgreSQL on the row as it is
+    when written, so a correction saved while a re-index runs is kept too. Values outside the
+    vocabulary are refused (ValueError) before anything is written. Returns (written, kept
+    because staff-set); of two records for one product and attribute, the last counts."""
     for record in records:
         spec = ATTRIBUTES.get(record.name)
         if spec is None or (record.value and record.value not in spec.values):
             raise ValueError(
                 f"{record.name}={record.value!r} is not in the attribute vocabulary (shop.attributes)."
             )
-    if not records:
+    latest = {(r.product_id, r.name): r for r in records}
+    if not latest:
         return 0, 0
-    with transaction.atomic():
-        staff = set(
-            ProductAttribute.objects.select_for_update()
-            .filter(product_id__in={r.product_id for r in records}, source=ProductAttribute.Source.STAFF)
-            .values_list("product_id", "name")
-        )
-        rows = [
-            ProductAttribute(
-                product_id=r.product_id,
-                name=r.name,
-                value=r.value,
-                score=None if not r.value else r.score,
-                method=r.method,
-                source=ProductAttribute.Source.COMPUTED,
-                image_sha256=r.image_sha256,
-            )
-            for r in records
-            if (r.product_id, r.name) not in staff
+    table = connection.ops.quote_name(ProductAttribute._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, now(), now())"] * len(latest))
+    params = []
+    for r in latest.values():
+        score = r.score if r.value else None  # unavailable has no score (a constraint)
+        params += [
+            r.product_id,
+            r.name,
+            r.value,
+            score,
+            r.method,
+            ProductAttribute.Source.COMPUTED,
+            r.image_sha256,
         ]
-        ProductAttribute.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["product", "name"],
-            update_fields=["value", "score", "method", "source", "image_sha256", "updated_at"],
-        )
-    return len(rows), len(records) - len(rows)
+    # Django's bulk_create(update_conflicts=True) has no WHERE on its DO UPDATE: written here.
+    sql = (
+        f"INSERT INTO {table} (product_id, name, value, score, method, source, image_sha256, created_at, "
+        f"updated_at) VALUES {rows} "
+        "ON CONFLICT (product_id, name) DO UPDATE SET value = EXCLUDED.value, score = EXCLUDED.score, "
+        "method = EXCLUDED.method, image_sha256 = EXCLUDED.image_sha256, updated_at = EXCLUDED.updated_at "
+        f"WHERE {table}.source <> %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, ProductAttribute.Source.STAFF])
+        written = cursor.rowcount
+    return written, len(latest) - written
 
 
 def product_attribute_correct(*, attribute: ProductAttribute, user=None) -> ProductAttribute:

@@ -58,6 +58,16 @@ def test_computed_attributes_are_recorded_and_a_staff_correction_is_never_overwr
     assert row.corrected_by == admin_user and row.method == ""
 
 
+def test_two_records_for_one_attribute_store_the_last():
+    product = ProductFactory()
+    written, kept = product_attributes_record(
+        records=[_record(product, "colour", "red"), _record(product, "colour", "blue", score=0.4)]
+    )
+    assert (written, kept) == (1, 0)
+    row = ProductAttribute.objects.get(product=product, name="colour")
+    assert (row.value, row.score, row.image_sha256) == ("blue", 0.4, product.image_sha256)
+
+
 def test_a_value_outside_the_vocabulary_is_refused_before_anything_is_written():
     product = ProductFactory()
     with pytest.raises(ValueError, match="vocabulary"):
