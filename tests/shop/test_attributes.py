@@ -256,3 +256,18 @@ def test_admin_correction_is_marked_as_staff_and_survives_a_recompute(admin_clie
     assert response.status_code == 200
     assert "This is not a value of Colour." in response.content.decode()
     assert _attributes(product)["colour"] == ("pink", "staff")
+
+
+def test_the_attribute_list_in_the_admin_loads_and_an_edit_there_is_a_correction(admin_client, admin_user):
+    product = ProductFactory()
+    product_attributes_record(records=[_record(product, "colour", "red")])
+    row = ProductAttribute.objects.get(product=product, name="colour")
+    with translation.override("en"):
+        changelist = reverse("admin:shop_productattribute_changelist")
+        change = reverse("admin:shop_productattribute_change", args=[row.pk])
+    html = admin_client.get(changelist, {"source__exact": "computed"}).content.decode()
+    assert str(product.pk) in html or product.title in html
+    response = admin_client.post(change, {"product": product.pk, "name": "colour", "value": "green"})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.value, row.source, row.corrected_by, row.score) == ("green", "staff", admin_user, None)
