@@ -1,6 +1,7 @@
 """Load benchmark: the production stack on this machine, driven by locust.
 
     python -m bench.load [--before PATH] [--users 16] [--duration 15] [--no-write]
+                         [--pages KIND ...] [--profile DIR]
 
 Starts its own Redis (cache and broker) on a free loopback port and gunicorn with 2 workers
 on the production settings (``gunicorn.conf.py`` where the tree has one), on a scratch
@@ -63,21 +64,27 @@ class Result:
     database_cpu_ms: float = float("nan")
 
 
-def _cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) so far of each process that is still there."""
+def _cpu_seconds(pids: list[int], reaper: int | None = None) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each process that is still there; for
+    ``reaper`` (the gunicorn master) also its children that have exited, which it has waited
+    for: the workers that max_requests replaced during a run."""
     found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12])
+        if pid == reaper:
+            ticks += int(fields[13]) + int(fields[14])
+        found[pid] = ticks / os.sysconf("SC_CLK_TCK")
     return found
 
 
 def _cpu_used(start: dict[int, float], end: dict[int, float]) -> float:
-    """CPU seconds between two readings; a process started in between counts from zero (one
-    that ended in between is missed: database connections live for minutes, CONN_MAX_AGE)."""
+    """CPU seconds between two readings; a process started in between counts from zero (a
+    database backend that ended in between is missed: connections live for minutes,
+    CONN_MAX_AGE; a gunicorn worker is counted through its master)."""
     return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
 
 
@@ -206,9 +213,15 @@ def paths_prepare() -> dict[str, list[str]]:
     }
 
 
-def gunicorn_start(tree: Path, env: dict, port: int, log: Path) -> subprocess.Popen:
+def gunicorn_start(
+    tree: Path, env: dict, port: int, log: Path, profile: Path | None = None
+) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    if (tree / "gunicorn.conf.py").is_file():
+    if profile is not None:
+        # cProfile around every request in each worker (bench/gunicorn_profile.py).
+        env = {**env, "BENCH_LOAD_PROFILE": str(profile)}
+        command += ["--config", str(Path(__file__).with_name("gunicorn_profile.py"))]
+    elif (tree / "gunicorn.conf.py").is_file():
         command += ["--config", "gunicorn.conf.py"]
     else:
         command += ["--workers", "2"]
@@ -313,6 +326,19 @@ def warm_up(host: str, paths: list[str], rounds: int = 3) -> None:
                 raise SystemExit(f"Warm-up {host}{path}: the page waits for a worker; nothing to measure.")
 
 
+def profile_summary(folder: Path, lines: int = 40) -> None:
+    """The functions with the most cumulative and own time over all workers' profiles."""
+    import pstats
+
+    files = sorted(str(p) for p in folder.resolve().glob("worker-*.prof"))
+    if not files:
+        print(f"No profiles in {folder}: the workers did not exit cleanly.")
+        return
+    stats = pstats.Stats(*files)
+    stats.sort_stats("cumulative").print_stats(lines)
+    stats.sort_stats("tottime").print_stats(lines)
+
+
 def redis_start(port: int) -> subprocess.Popen:
     binary = shutil.which("redis-server")
     if binary is None:
@@ -340,7 +366,18 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--no-write", action="store_true", help="print the table, leave docs/benchmarks.md alone"
     )
+    parser.add_argument(
+        "--pages", nargs="+", choices=PAGES, default=list(PAGES), help="page kinds to measure (default all)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="profile this tree's gunicorn workers with cProfile into this folder "
+        "(one worker-PID.prof each; profiling slows the pages: implies --no-write)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        args.no_write = True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     scratch = SCRATCH if args.rows is None else Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -383,8 +420,12 @@ def main(argv: list[str] | None = None) -> str:
     try:
         for label, tree in trees:
             port = free_port()
-            servers[label] = (gunicorn_start(tree, env, port, folder / f"gunicorn-{label}.log"), port)
-        for page in PAGES:
+            profile = args.profile.resolve() if args.profile and label == "after" else None
+            servers[label] = (
+                gunicorn_start(tree, env, port, folder / f"gunicorn-{label}.log", profile),
+                port,
+            )
+        for page in args.pages:
             for label, _ in trees:  # in alternation: the same background load on both
                 host = f"http://127.0.0.1:{servers[label][1]}"
                 try:
@@ -396,7 +437,8 @@ def main(argv: list[str] | None = None) -> str:
                     results[label].append(Result(page, *[float("nan")] * 3, float("nan"), -1, 0))
                     continue
                 # Read again at the end: gunicorn replaces a worker after max_requests.
-                web_cpu = _cpu_seconds(server_pids(servers[label][0]))
+                master = servers[label][0].pid
+                web_cpu = _cpu_seconds(server_pids(servers[label][0]), master)
                 database_cpu = _cpu_seconds(database_pids(DATABASE))
                 result = locust_run(
                     host=host,
@@ -408,7 +450,7 @@ def main(argv: list[str] | None = None) -> str:
                 )
                 result.page = page
                 if result.requests:
-                    used = _cpu_used(web_cpu, _cpu_seconds(server_pids(servers[label][0])))
+                    used = _cpu_used(web_cpu, _cpu_seconds(server_pids(servers[label][0]), master))
                     result.web_cpu_ms = 1000 * used / result.requests
                     used = _cpu_used(database_cpu, _cpu_seconds(database_pids(DATABASE)))
                     result.database_cpu_ms = 1000 * used / result.requests
@@ -436,7 +478,7 @@ def main(argv: list[str] | None = None) -> str:
     if args.before:
         headers += ["req/s after ÷ before", "web CPU before ÷ after"]
     rows = []
-    for i, page in enumerate(PAGES):
+    for i, page in enumerate(args.pages):
         row = [page]
         for label, _ in trees:
             r = results[label][i]
@@ -467,6 +509,8 @@ def main(argv: list[str] | None = None) -> str:
         + table
     )
     print(body)
+    if args.profile:
+        profile_summary(args.profile)
     if not args.no_write:
         from bench.report import section_write
 
