@@ -116,10 +116,11 @@ def catalogue_write_watch_install(*, connection, **kwargs) -> None:
         connection.execute_wrappers.append(_catalogue_write_watch)
 
 
-def page_key(*, path: str, query, language: str, version: str) -> str:
-    """The cache key of a whole page: the path, every query parameter (whatever filters a
-    page grows, each is part of the key), the language, today's date (price conversions use
-    the day's rate; rates are flagged by age) and the catalogue version."""
+def page_key(*, url: str, query, language: str, version: str) -> str:
+    """The cache key of a whole page: its URL without the query (scheme and host included:
+    links may be absolute), every query parameter (whatever filters a page grows, each is
+    part of the key, in any order), the language, today's date (prices are converted at the
+    day's rate, and rates are flagged by age) and the catalogue version."""
     return "shop:page:" + fragment_key(
-        "page", version, path, sorted(query.lists()), language, str(timezone.localdate())
+        "page", version, url, sorted(query.lists()), language, str(timezone.localdate())
     )

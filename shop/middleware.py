@@ -105,7 +105,12 @@ class PageCacheMiddleware:
         version = catalogue_version()
         if version is None:
             return None  # no cache to keep a version in: render
-        key = page_key(path=request.path, query=request.GET, language=get_language(), version=version)
+        key = page_key(
+            url=f"{request.scheme}://{request.get_host()}{request.path}",
+            query=request.GET,
+            language=get_language(),
+            version=version,
+        )
         stored = cache.get(key)
         if stored is None:
             request._page_cache_key = key

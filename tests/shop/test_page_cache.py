@@ -95,6 +95,13 @@ def test_pages_are_stored_per_url_language_and_currency(client, catalogue):
     assert client.get("/ko" + url)[HIT_HEADER] == "hit"
 
 
+def test_pages_are_stored_per_host(client, settings, catalogue):
+    settings.ALLOWED_HOSTS = ["testserver", "shop.example.com"]
+    assert client.get("/")[HIT_HEADER] == "miss"
+    assert client.get("/", HTTP_HOST="shop.example.com")[HIT_HEADER] == "miss"
+    assert client.get("/", HTTP_HOST="shop.example.com")[HIT_HEADER] == "hit"
+
+
 # The tests of changes commit them for real (transaction=True): the version changes after a
 # commit, and a test's own transaction never commits.
 committing = pytest.mark.django_db(transaction=True)
