@@ -65,27 +65,30 @@ class Result:
 
 
 def _cpu_seconds(pids: list[int], reaper: int | None = None) -> dict[int, float]:
-    """CPU seconds (user + system) so far of each process that is still there; for
-    ``reaper`` (the gunicorn master) also its children that have exited, which it has waited
-    for: the workers that max_requests replaced during a run."""
+    """CPU seconds (user + system) so far of each process that is still there. For
+    ``reaper`` (the gunicorn master), under the key ``-reaper``, also the CPU seconds of its
+    children that have exited and been waited for: workers that max_requests replaced."""
     found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks = int(fields[11]) + int(fields[12])
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if pid == reaper:
-            ticks += int(fields[13]) + int(fields[14])
-        found[pid] = ticks / os.sysconf("SC_CLK_TCK")
+            found[-pid] = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
     return found
 
 
 def _cpu_used(start: dict[int, float], end: dict[int, float]) -> float:
-    """CPU seconds between two readings; a process started in between counts from zero (a
-    database backend that ended in between is missed: connections live for minutes,
-    CONN_MAX_AGE; a gunicorn worker is counted through its master)."""
-    return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
+    """CPU seconds between two readings. A process started in between counts from zero. A
+    worker that exited in between counts through its master's waited-for children (its whole
+    life), less what it had used at the start reading. A database backend that ended in
+    between is missed (connections live for minutes, CONN_MAX_AGE)."""
+    used = sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
+    if any(pid < 0 for pid in end):
+        used -= sum(seconds for pid, seconds in start.items() if pid > 0 and pid not in end)
+    return used
 
 
 def server_pids(process: subprocess.Popen) -> list[int]:
