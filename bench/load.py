@@ -18,8 +18,9 @@ on the machine hits both alike. The load generator runs on the same cores as the
 *web CPU* and *database CPU* are the CPU time per request of the gunicorn processes and of
 the PostgreSQL backends: unlike requests/s they hardly depend on what else the machine is
 busy with, and 2 cores serve at most about 2,000 / (web + database CPU ms) requests/s, less
-the load generator's share. A page "not measured" failed its warm-up (e.g. the before tree
-computed the Find-similar region inside the web request, past gunicorn's 30 s timeout).
+the load generator's share (*locust CPU*: its own CPU time per request, on the same cores).
+A page "not measured" failed its warm-up (e.g. the before tree computed the Find-similar
+region inside the web request, past gunicorn's 30 s timeout).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Result:
     # the pages cost, whatever else the shared machine is busy with at the time.
     web_cpu_ms: float = float("nan")
     database_cpu_ms: float = float("nan")
+    # The load generator's own CPU time per request (locust runs on the same 2 cores).
+    locust_cpu_ms: float = float("nan")
 
 
 def _cpu_seconds(pids: list[int], reaper: int | None = None) -> dict[int, float]:
@@ -293,7 +296,12 @@ def locust_run(*, host: str, paths: list[str], users: int, seconds: int, folder:
         "--exit-code-on-error",
         "0",
     ]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     try:
         with open(f"{prefix}_stats.csv") as handle:
             row = next(r for r in csv.DictReader(handle) if r["Name"] == "page")
@@ -310,6 +318,7 @@ def locust_run(*, host: str, paths: list[str], users: int, seconds: int, folder:
         p99=float(row["99%"]),
         failures=int(row["Failure Count"]),
         requests=int(row["Request Count"]),
+        locust_cpu_ms=1000 * locust_seconds / max(int(row["Request Count"]), 1),
     )
 
 
@@ -477,6 +486,7 @@ def main(argv: list[str] | None = None) -> str:
             f"{label} failed",
             f"{label} web CPU ms/req",
             f"{label} database CPU ms/req",
+            f"{label} locust CPU ms/req",
         ]
     if args.before:
         headers += ["req/s after ÷ before", "web CPU before ÷ after"]
@@ -486,10 +496,10 @@ def main(argv: list[str] | None = None) -> str:
         for label, _ in trees:
             r = results[label][i]
             if r.failures < 0:
-                row += ["not measured"] + ["–"] * 6
+                row += ["not measured"] + ["–"] * 7
                 continue
             row += [r.requests_per_second, r.p50, r.p95, r.p99, r.failures]
-            row += [round(r.web_cpu_ms, 1), round(r.database_cpu_ms, 1)]
+            row += [round(r.web_cpu_ms, 1), round(r.database_cpu_ms, 1), round(r.locust_cpu_ms, 1)]
         if args.before:
             before, after = results["before"][i], results["after"][i]
             row += [

@@ -80,6 +80,21 @@ def _tokens_hidden(request, content: bytes) -> tuple[bytes, bool]:
     return _TOKEN_LIKE.sub(hide, content), found
 
 
+def page_entry(request, response) -> tuple | None:
+    """What the cache keeps of a rendered page (its headers, its content with the CSRF
+    tokens hidden, whether it had any), or None when it must not be kept."""
+    if not _storable(request, response):
+        return None
+    content, has_token = _tokens_hidden(request, response.content)
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE") and not has_token:
+        # A token was made for this page but is not where it can be found (encoded some other
+        # way): a masked token gives away the visitor's secret, so the page is not shared.
+        return None
+    # The length changes with the token (CommonMiddleware sets it on the way out).
+    headers = [(k, v) for k, v in response.items() if k.lower() != "content-length"]
+    return headers, content, has_token
+
+
 class PageCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -87,10 +102,9 @@ class PageCacheMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         key = getattr(request, "_page_cache_key", None)
-        if key is not None and _storable(request, response):
-            content, has_token = _tokens_hidden(request, response.content)
-            headers = [(k, v) for k, v in response.items() if k.lower() != "content-length"]
-            cache.set(key, (headers, content, has_token), settings.SHOP_PAGE_CACHE_SECONDS)
+        entry = None if key is None else page_entry(request, response)
+        if entry is not None:
+            cache.set(key, entry, settings.SHOP_PAGE_CACHE_SECONDS)
             response[HIT_HEADER] = "miss"
         return response
 

@@ -13,13 +13,15 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.test import Client
 from django.utils import timezone
 
 from recommender.models import Embedding
 from recommender.services import embedding_compute_batch
 from shop.fragments import CATALOGUE_VERSION_KEY, catalogue_version
-from shop.middleware import CSRF_PLACEHOLDER, HIT_HEADER
+from shop.middleware import CSRF_PLACEHOLDER, HIT_HEADER, page_entry
 from shop.models import Brand, ExchangeRate, Product
 from tests.shop.factories import ProductFactory, jpeg_bytes, photo_product
 
@@ -217,3 +219,16 @@ def test_pages_render_when_the_cache_keeps_nothing(client, settings, catalogue):
         pass
     response = client.get(catalogue["main"].get_absolute_url())
     assert response.status_code == 200 and HIT_HEADER not in response
+
+
+def test_a_page_whose_token_cannot_be_found_is_not_shared(rf):
+    request = rf.get("/")
+    token = get_token(request)
+    # Found where a template puts it: kept, with the placeholder.
+    headers, content, has_token = page_entry(request, HttpResponse(f'<input value="{token}">'))
+    assert has_token and token.encode() not in content and CSRF_PLACEHOLDER in content
+    # Written some other way (here in capitals): the page is not kept at all.
+    assert page_entry(request, HttpResponse(f"<p>{token.upper()}</p>")) is None
+    # No token made: kept as it is.
+    headers, content, has_token = page_entry(rf.get("/"), HttpResponse("<p>Shop</p>"))
+    assert content == b"<p>Shop</p>" and not has_token
