@@ -1,6 +1,7 @@
 """Load benchmark: the production stack on this machine, driven by locust.
 
     python -m bench.load [--before PATH] [--users 16] [--duration 15] [--no-write]
+                         [--pages KIND ...] [--profile DIR]
 
 Starts its own Redis (cache and broker) on a free loopback port and gunicorn with 2 workers
 on the production settings (``gunicorn.conf.py`` where the tree has one), on a scratch
@@ -17,8 +18,9 @@ on the machine hits both alike. The load generator runs on the same cores as the
 *web CPU* and *database CPU* are the CPU time per request of the gunicorn processes and of
 the PostgreSQL backends: unlike requests/s they hardly depend on what else the machine is
 busy with, and 2 cores serve at most about 2,000 / (web + database CPU ms) requests/s, less
-the load generator's share. A page "not measured" failed its warm-up (e.g. the before tree
-computed the Find-similar region inside the web request, past gunicorn's 30 s timeout).
+the load generator's share (*locust CPU*: its own CPU time per request, on the same cores).
+A page "not measured" failed its warm-up (e.g. the before tree computed the Find-similar
+region inside the web request, past gunicorn's 30 s timeout).
 """
 
 from __future__ import annotations
@@ -61,10 +63,14 @@ class Result:
     # the pages cost, whatever else the shared machine is busy with at the time.
     web_cpu_ms: float = float("nan")
     database_cpu_ms: float = float("nan")
+    # The load generator's own CPU time per request (locust runs on the same 2 cores).
+    locust_cpu_ms: float = float("nan")
 
 
-def _cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) so far of each process that is still there."""
+def _cpu_seconds(pids: list[int], reaper: int | None = None) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each process that is still there. For
+    ``reaper`` (the gunicorn master), under the key ``-reaper``, also the CPU seconds of its
+    children that have exited and been waited for: workers that max_requests replaced."""
     found = {}
     for pid in pids:
         try:
@@ -72,13 +78,20 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float]:
         except OSError:
             continue
         found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if pid == reaper:
+            found[-pid] = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
     return found
 
 
 def _cpu_used(start: dict[int, float], end: dict[int, float]) -> float:
-    """CPU seconds between two readings; a process started in between counts from zero (one
-    that ended in between is missed: database connections live for minutes, CONN_MAX_AGE)."""
-    return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
+    """CPU seconds between two readings. A process started in between counts from zero. A
+    worker that exited in between counts through its master's waited-for children (its whole
+    life), less what it had used at the start reading. A database backend that ended in
+    between is missed (connections live for minutes, CONN_MAX_AGE)."""
+    used = sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
+    if any(pid < 0 for pid in end):
+        used -= sum(seconds for pid, seconds in start.items() if pid > 0 and pid not in end)
+    return used
 
 
 def server_pids(process: subprocess.Popen) -> list[int]:
@@ -206,9 +219,15 @@ def paths_prepare() -> dict[str, list[str]]:
     }
 
 
-def gunicorn_start(tree: Path, env: dict, port: int, log: Path) -> subprocess.Popen:
+def gunicorn_start(
+    tree: Path, env: dict, port: int, log: Path, profile: Path | None = None
+) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    if (tree / "gunicorn.conf.py").is_file():
+    if profile is not None:
+        # cProfile around every request in each worker (bench/gunicorn_profile.py).
+        env = {**env, "BENCH_LOAD_PROFILE": str(profile)}
+        command += ["--config", str(Path(__file__).with_name("gunicorn_profile.py"))]
+    elif (tree / "gunicorn.conf.py").is_file():
         command += ["--config", "gunicorn.conf.py"]
     else:
         command += ["--workers", "2"]
@@ -277,7 +296,12 @@ def locust_run(*, host: str, paths: list[str], users: int, seconds: int, folder:
         "--exit-code-on-error",
         "0",
     ]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     try:
         with open(f"{prefix}_stats.csv") as handle:
             row = next(r for r in csv.DictReader(handle) if r["Name"] == "page")
@@ -294,6 +318,7 @@ def locust_run(*, host: str, paths: list[str], users: int, seconds: int, folder:
         p99=float(row["99%"]),
         failures=int(row["Failure Count"]),
         requests=int(row["Request Count"]),
+        locust_cpu_ms=1000 * locust_seconds / max(int(row["Request Count"]), 1),
     )
 
 
@@ -311,6 +336,19 @@ def warm_up(host: str, paths: list[str], rounds: int = 3) -> None:
                 raise SystemExit(f"Warm-up {host}{path}: {exc}") from exc
             if WAITING in body:
                 raise SystemExit(f"Warm-up {host}{path}: the page waits for a worker; nothing to measure.")
+
+
+def profile_summary(folder: Path, lines: int = 40) -> None:
+    """The functions with the most cumulative and own time over all workers' profiles."""
+    import pstats
+
+    files = sorted(str(p) for p in folder.resolve().glob("worker-*.prof"))
+    if not files:
+        print(f"No profiles in {folder}: the workers did not exit cleanly.")
+        return
+    stats = pstats.Stats(*files)
+    stats.sort_stats("cumulative").print_stats(lines)
+    stats.sort_stats("tottime").print_stats(lines)
 
 
 def redis_start(port: int) -> subprocess.Popen:
@@ -340,7 +378,18 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument(
         "--no-write", action="store_true", help="print the table, leave docs/benchmarks.md alone"
     )
+    parser.add_argument(
+        "--pages", nargs="+", choices=PAGES, default=list(PAGES), help="page kinds to measure (default all)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="profile this tree's gunicorn workers with cProfile into this folder "
+        "(one worker-PID.prof each; profiling slows the pages: implies --no-write)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        args.no_write = True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     scratch = SCRATCH if args.rows is None else Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -383,8 +432,12 @@ def main(argv: list[str] | None = None) -> str:
     try:
         for label, tree in trees:
             port = free_port()
-            servers[label] = (gunicorn_start(tree, env, port, folder / f"gunicorn-{label}.log"), port)
-        for page in PAGES:
+            profile = args.profile.resolve() if args.profile and label == "after" else None
+            servers[label] = (
+                gunicorn_start(tree, env, port, folder / f"gunicorn-{label}.log", profile),
+                port,
+            )
+        for page in args.pages:
             for label, _ in trees:  # in alternation: the same background load on both
                 host = f"http://127.0.0.1:{servers[label][1]}"
                 try:
@@ -396,7 +449,8 @@ def main(argv: list[str] | None = None) -> str:
                     results[label].append(Result(page, *[float("nan")] * 3, float("nan"), -1, 0))
                     continue
                 # Read again at the end: gunicorn replaces a worker after max_requests.
-                web_cpu = _cpu_seconds(server_pids(servers[label][0]))
+                master = servers[label][0].pid
+                web_cpu = _cpu_seconds(server_pids(servers[label][0]), master)
                 database_cpu = _cpu_seconds(database_pids(DATABASE))
                 result = locust_run(
                     host=host,
@@ -408,7 +462,7 @@ def main(argv: list[str] | None = None) -> str:
                 )
                 result.page = page
                 if result.requests:
-                    used = _cpu_used(web_cpu, _cpu_seconds(server_pids(servers[label][0])))
+                    used = _cpu_used(web_cpu, _cpu_seconds(server_pids(servers[label][0]), master))
                     result.web_cpu_ms = 1000 * used / result.requests
                     used = _cpu_used(database_cpu, _cpu_seconds(database_pids(DATABASE)))
                     result.database_cpu_ms = 1000 * used / result.requests
@@ -432,19 +486,20 @@ def main(argv: list[str] | None = None) -> str:
             f"{label} failed",
             f"{label} web CPU ms/req",
             f"{label} database CPU ms/req",
+            f"{label} locust CPU ms/req",
         ]
     if args.before:
         headers += ["req/s after ÷ before", "web CPU before ÷ after"]
     rows = []
-    for i, page in enumerate(PAGES):
+    for i, page in enumerate(args.pages):
         row = [page]
         for label, _ in trees:
             r = results[label][i]
             if r.failures < 0:
-                row += ["not measured"] + ["–"] * 6
+                row += ["not measured"] + ["–"] * 7
                 continue
             row += [r.requests_per_second, r.p50, r.p95, r.p99, r.failures]
-            row += [round(r.web_cpu_ms, 1), round(r.database_cpu_ms, 1)]
+            row += [round(r.web_cpu_ms, 1), round(r.database_cpu_ms, 1), round(r.locust_cpu_ms, 1)]
         if args.before:
             before, after = results["before"][i], results["after"][i]
             row += [
@@ -467,6 +522,8 @@ def main(argv: list[str] | None = None) -> str:
         + table
     )
     print(body)
+    if args.profile:
+        profile_summary(args.profile)
     if not args.no_write:
         from bench.report import section_write
 

@@ -9,3 +9,9 @@ class RecommenderConfig(AppConfig):
     def ready(self) -> None:
         # Registers the model weights check; subscribes to shop.signals.products_marked.
         from recommender import checks, receivers  # noqa: F401
+        from recommender.models import Embedding, ProductColour
+        from shop.fragments import catalogue_tables_register
+
+        # Product pages show alternatives ranked by these: a new vector or colour statistic
+        # changes the cached pages' catalogue version (shop/middleware.py).
+        catalogue_tables_register(Embedding, ProductColour)

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: whole pages for visitors with no session, once the view and language are known
+    # (shop/middleware.py; SHOP_PAGE_CACHE_SECONDS).
+    "shop.middleware.PageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -344,6 +347,15 @@ SHOP_PAGE_SIZE = env.int("SHOP_PAGE_SIZE", default=24)
 # show (shop/fragments.py), so this bounds only the cache's memory, never staleness; a hit
 # skips most of a browse page's CPU time (templates, form widgets, prices per language).
 SHOP_FRAGMENT_CACHE_SECONDS = env.int("SHOP_FRAGMENT_CACHE_SECONDS", default=10 * 60)
+# Seconds a whole home/browse or product page stays in the cache for visitors with no
+# session (shop/middleware.py). Its key holds the catalogue version, which every committed
+# write to the catalogue's tables replaces, so a change shows at once; this bounds what a
+# page shows "as of now" (the price chart's last day, an old rate's flag) and the cache's
+# memory. On by default only with a shared cache (CACHE_URL): with a per-process cache a
+# worker's writes would not reach the web process's version. 0 turns it off.
+SHOP_PAGE_CACHE_SECONDS = env.int("SHOP_PAGE_CACHE_SECONDS", default=10 * 60 if CACHE_URL else 0)
+# The views whose pages are cached whole: the same for every visitor with no session.
+SHOP_PAGE_CACHE_VIEWS = ["shop:product_list", "shop:product_detail"]
 # Minimum pg_trgm word similarity for a search hit besides plain substring matches.
 # Measured: one typo, "jaket" ~ "Rain jacket" 0.44 and "oxfrod shirt" ~ "Oxford shirt" 0.53,
 # while a shared ending, "jaket" ~ "Bucket hat", scores 0.33: 0.4 keeps typos, drops noise.

@@ -34,3 +34,26 @@ def test_load_benchmark_runs_tiny_without_writing_the_doc(settings, monkeypatch,
         assert row[5] == "0", row  # every answer a 200
         assert float(row[6]) > 0, row  # the web processes' CPU per request
     assert (DOC.read_text() if DOC.exists() else None) == before
+
+
+def test_web_cpu_counts_a_worker_replaced_during_the_run_once():
+    master, old, new = 100, 101, 102
+    start = {master: 1.0, -master: 5.0, old: 3.0}
+    # The old worker used 2 s more and exited (its whole life, 5 s, now in the master's
+    # waited-for children); its replacement used 4 s; the master 0.5 s.
+    end = {master: 1.5, -master: 10.0, new: 4.0}
+    assert load._cpu_used(start, end) == pytest.approx(0.5 + 2.0 + 4.0)
+    # Database backends: no master, a backend that ended is left out.
+    assert load._cpu_used({7: 1.0, 8: 2.0}, {7: 1.5}) == pytest.approx(0.5)
+
+
+def test_profile_summary_reads_every_workers_profile(tmp_path, capsys):
+    import cProfile
+
+    for name in ("worker-1.prof", "worker-2.prof"):
+        profile = cProfile.Profile()
+        profile.runcall(sorted, range(1000))
+        profile.dump_stats(str(tmp_path / name))
+    load.profile_summary(tmp_path)
+    out = capsys.readouterr().out
+    assert "worker-1.prof" in out and "worker-2.prof" in out and "sorted" in out

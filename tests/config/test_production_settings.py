@@ -141,3 +141,23 @@ def test_s3_storage_by_setting_keeps_uploads_private(production_env):
     local = _production_values(production_env, ["STORAGES"])["STORAGES"]
     assert local["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
     assert local["uploads"]["BACKEND"] == "recommender.storage.PrivateFileSystemStorage"
+
+
+def test_production_serves_whole_pages_from_the_shared_cache(production_env):
+    values = _production_values(production_env, ["SHOP_PAGE_CACHE_SECONDS", "MIDDLEWARE"])
+    assert values["SHOP_PAGE_CACHE_SECONDS"] > 0
+    # Last, so the view is resolved and the language active before a page is looked up.
+    assert values["MIDDLEWARE"][-1] == "shop.middleware.PageCacheMiddleware"
+    # Without a shared cache (development), a worker's writes would not reach the web
+    # process's catalogue version: no whole pages.
+    code = "import config.settings.base as s; print(s.SHOP_PAGE_CACHE_SECONDS)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**production_env, "DJANGO_SETTINGS_MODULE": "config.settings.base", "CACHE_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0"
