@@ -37,6 +37,10 @@ def test_database_is_the_official_pgvector_image_and_redis_keeps_its_queue(compo
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert redis["image"].startswith("redis:7")
     assert "--appendonly" in redis["command"]
+    # The caches share the server: a cap that evicts only keys with a TTL (cache entries).
+    policy = redis["command"][redis["command"].index("--maxmemory-policy") + 1]
+    assert policy == "volatile-lru"
+    assert "--maxmemory" in redis["command"]
     assert redis["healthcheck"]["test"][-1] == "ping"
 
 
