@@ -87,3 +87,19 @@ def test_weights_only_as_a_pickle_are_refused(settings, tmp_path, tiny_clip_dir)
     assert not REGISTRY["fashion-clip"].weights_ready()
     with pytest.raises(EmbedderUnavailable, match="safetensors"):
         get_embedder("fashion-clip")
+
+
+def test_fetch_models_fetches_the_text_model_and_says_what_to_do_when_it_cannot(
+    settings, tmp_path, tiny_clip_dir
+):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.RECOMMENDER_FASHION_CLIP = str(tiny_clip_dir)
+    out = StringIO()
+    call_command("fetch_models", "--model", "fashion-clip", "--no-segmenter", stdout=out)
+    assert f"fashion-clip: {tiny_clip_dir}" in out.getvalue()
+    settings.RECOMMENDER_FASHION_CLIP = str(tmp_path / "no-clip")
+    with pytest.raises(CommandError, match="RECOMMENDER_FASHION_CLIP"):
+        call_command("fetch_models", "--model", "fashion-clip", "--no-segmenter", stdout=StringIO())
