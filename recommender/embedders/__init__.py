@@ -147,7 +147,13 @@ def indexed_model_names() -> list[str]:
     embed with: production stops at start-up instead, and the demo says words are
     unavailable)."""
     names = [active_embedder_name()]
-    text = text_model_name()
+    try:
+        text = text_model_name()
+    except EmbedderUnavailable as exc:
+        # A misconfigured text model must not stop the image model's indexing (workers run no
+        # start-up checks; web processes stop on recommender.E004).
+        logger.error("%s Products are embedded for %s only.", exc, names[0])
+        return names
     if text and text not in names:
         if embedder_spec(text).weights_ready():
             names.append(text)

@@ -66,10 +66,11 @@ def test_a_missing_text_model_is_left_out_of_indexing(settings, tmp_path):
         get_embedder("fashion-clip")
 
 
-def test_an_image_only_text_model_is_refused(settings):
+def test_an_image_only_text_model_is_refused_but_leaves_image_indexing_alone(settings):
     settings.RECOMMENDER_TEXT_MODEL = "resnet50"
     with pytest.raises(EmbedderUnavailable, match="images only"):
         text_model_name()
+    assert indexed_model_names() == ["efficientnet-lite0"]
 
 
 def test_weights_only_as_a_pickle_are_refused(settings, tmp_path, tiny_clip_dir):
