@@ -7,5 +7,10 @@ class RecommenderConfig(AppConfig):
     verbose_name = _("Recommender")
 
     def ready(self) -> None:
-        # Registers the model weights check; subscribes to shop.signals.products_marked.
+        # Registers the model weights check; subscribes to shop.signals.products_marked; ranks
+        # the shop's search box by description (shop/search.py).
         from recommender import checks, receivers  # noqa: F401
+        from recommender.description import description_rank
+        from shop.search import description_ranker_register
+
+        description_ranker_register(description_rank)

@@ -348,6 +348,15 @@ SHOP_FRAGMENT_CACHE_SECONDS = env.int("SHOP_FRAGMENT_CACHE_SECONDS", default=10 
 # Measured: one typo, "jaket" ~ "Rain jacket" 0.44 and "oxfrod shirt" ~ "Oxford shirt" 0.53,
 # while a shared ending, "jaket" ~ "Bucket hat", scores 0.33: 0.4 keeps typos, drops noise.
 SHOP_SEARCH_SIMILARITY = env.float("SHOP_SEARCH_SIMILARITY", default=0.4)
+# Searching by description (shop/search.py; on when the recommender's RECOMMENDER_TEXT_MODEL is):
+# a search's relevance is this weight times how well the photo matches the words (1 - cosine
+# distance / 2) plus the rest times the title/brand trigram similarity. NOT MEASURED: the text
+# model's real weights cannot be fetched on the machine this was built on, so 0.5 only says
+# neither side dominates; measure it on labelled queries with the real weights before relying on it.
+SHOP_SEARCH_DESCRIPTION_WEIGHT = env.float("SHOP_SEARCH_DESCRIPTION_WEIGHT", default=0.5)
+# The nearest products a description adds to the title matches: four 24-product pages, so the
+# first pages can fill with photo matches; more costs a longer CASE in the search query.
+SHOP_SEARCH_DESCRIPTION_POOL = env.int("SHOP_SEARCH_DESCRIPTION_POOL", default=96)
 # Exchange rates (manage.py import_exchange_rates) older than this many days are still used,
 # but the admin flags them and product pages say the prices were converted at old rates.
 # A week: reference rates are published every working day, so a file a week old means the
