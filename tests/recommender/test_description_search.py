@@ -110,6 +110,14 @@ def test_korean_words_match_titles_and_say_why(client, catalogue):
     assert "understands English words only" in html
 
 
+def test_missing_weights_match_titles_and_say_why(client, settings, catalogue, tmp_path):
+    settings.RECOMMENDER_FASHION_CLIP = str(tmp_path / "not-installed")
+    titled = photo_product("Red striped shirt", (120, 120, 120), 9000)
+    titles, html = _page(client, WORDS)
+    assert titles == [titled.title] == [p.title for p in product_browse(q=WORDS)]
+    assert "unavailable because its model is not installed" in html
+
+
 @pytest.mark.parametrize("q", ["", "x" * 200, "qzxv blorp ### ☃", "a " * 100, "\x01\x02"])
 def test_bad_queries_give_normal_results(client, catalogue, q):
     titles, _ = _page(client, q)
