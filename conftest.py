@@ -131,6 +131,8 @@ def celery_worker(settings, transactional_db, celery_worker_queues, celery_redis
         "RECOMMENDER_DEVICE",
         "RECOMMENDER_SEGMENT_CATALOGUE",
         "RECOMMENDER_EMBED_BATCH_SIZE",
+        "RECOMMENDER_TEXT_MODEL",
+        "RECOMMENDER_FASHION_CLIP",
     ):
         if hasattr(settings, key):
             env[key] = str(getattr(settings, key))

@@ -71,13 +71,18 @@ def check_cache() -> str:
 
 
 def check_model_weights() -> str:
-    """The configured embedder's weights are on disk (files only: nothing is loaded)."""
+    """The configured embedders' weights are on disk (files only: nothing is loaded): the image
+    model, and the text model when RECOMMENDER_TEXT_MODEL names one."""
     from recommender.embedders import embedder_spec
 
-    name = settings.RECOMMENDER_EMBEDDER
-    if not embedder_spec(name).weights_ready():
-        raise RuntimeError(f"the weights of {name} are missing; run `python manage.py fetch_models`")
-    return name
+    names = [
+        settings.RECOMMENDER_EMBEDDER,
+        *([settings.RECOMMENDER_TEXT_MODEL] if settings.RECOMMENDER_TEXT_MODEL else []),
+    ]
+    for name in names:
+        if not embedder_spec(name).weights_ready():
+            raise RuntimeError(f"the weights of {name} are missing; run `python manage.py fetch_models`")
+    return ", ".join(names)
 
 
 CHECKS: dict[str, Callable[[], str]] = {

@@ -63,6 +63,7 @@ def recommender_models_check(app_configs=None, **kwargs):
                     id="recommender.E002",
                 )
             )
+    problems.extend(_text_model_problems())
     if not _segmenter_present(settings.RECOMMENDER_SEGMENTER):
         message = f"The garment segmenter {settings.RECOMMENDER_SEGMENTER!r} is not downloaded."
         if settings.RECOMMENDER_DEMO_FALLBACK:
@@ -82,3 +83,37 @@ def recommender_models_check(app_configs=None, **kwargs):
                 )
             )
     return problems
+
+
+def _text_model_problems() -> list:
+    """RECOMMENDER_TEXT_MODEL, when set, must name a registered model that embeds words, with
+    its weights on disk (production stops; the demo warns and searching by description says
+    it is unavailable)."""
+    name = settings.RECOMMENDER_TEXT_MODEL
+    if not name:
+        return []
+    choices = ", ".join(n for n, spec in REGISTRY.items() if spec.embeds_text)
+    if name not in REGISTRY or not REGISTRY[name].embeds_text:
+        return [
+            Error(
+                f"RECOMMENDER_TEXT_MODEL is {name!r}, which is not a registered model that embeds words.",
+                hint=f"Set it to one of: {choices}; or leave it empty to turn searching by description off.",
+                id="recommender.E004",
+            )
+        ]
+    if REGISTRY[name].weights_ready():
+        return []
+    message = f"The weights of the text model {name!r} (RECOMMENDER_TEXT_MODEL) are missing."
+    hint = (
+        f"Run `python manage.py fetch_models --model {name}` on a machine with internet access, or "
+        "point RECOMMENDER_FASHION_CLIP at a local folder saved with save_pretrained. " + OFFLINE_HINT
+    )
+    if settings.RECOMMENDER_DEMO_FALLBACK:
+        return [
+            Warning(
+                message + " Searching by description says it is unavailable.",
+                hint=hint,
+                id="recommender.W003",
+            )
+        ]
+    return [Error(message, hint=hint, id="recommender.E005")]

@@ -293,6 +293,66 @@ def similar_products(
     return results[offset:wanted]
 
 
+@dataclass
+class TextSearch:
+    """Products ranked by how well their image matches words (products_matching_text)."""
+
+    results: list[SimilarProduct]
+    text: str  # the words searched for, cleaned and cut to words.TEXT_QUERY_MAX_CHARS
+    model_key: str | None = None
+    code: str | None = None  # why nothing was ranked (words.Reason), None when ranked
+    reason: str | None = None  # a sentence for the shopper
+
+    @property
+    def available(self) -> bool:
+        return self.code is None
+
+
+def products_matching_text(
+    *,
+    text: str | None,
+    categories=None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    currency: str | None = None,
+    brand: str | None = None,
+    exclude_ids=(),
+    in_stock_only: bool = True,
+    k: int = 24,
+    offset: int = 0,
+) -> TextSearch:
+    """The active products whose image is nearest to the description ``text`` in the text
+    model's space (RECOMMENDER_TEXT_MODEL), with the usual filters (similar_products: the same
+    plan choice, HNSW index and filters, over the text model's vectors).
+
+    No ranking, with the reason, when there is nothing to search for or the words cannot be
+    embedded (recommender.words.text_embed). Distances are cut at RECOMMENDER_TEXT_MAX_DISTANCE,
+    not at the image cutoff: words and photos are farther apart than two photos.
+    """
+    from recommender.words import text_embed
+
+    found = text_embed(text=text)
+    if not found.available:
+        return TextSearch(
+            results=[], text=found.text, model_key=found.model_key, code=found.code, reason=found.reason
+        )
+    results = similar_products(
+        found.vector,
+        model_key=found.model_key,
+        categories=categories,
+        price_min=price_min,
+        price_max=price_max,
+        currency=currency,
+        brand=brand,
+        exclude_ids=exclude_ids,
+        in_stock_only=in_stock_only,
+        k=k,
+        offset=offset,
+        max_distance=settings.RECOMMENDER_TEXT_MAX_DISTANCE,
+    )
+    return TextSearch(results=results, text=found.text, model_key=found.model_key)
+
+
 def _without_duplicates(
     results: list[SimilarProduct], *, colours: dict[int, tuple], duplicates_of, collapse: bool
 ) -> list[SimilarProduct]:

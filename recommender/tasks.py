@@ -16,6 +16,8 @@ from django.utils.translation import gettext_noop
 
 from config.deliveries import deliveries_exhausted
 from config.publishing import QueueUnavailable, task_publish
+from recommender.embedders import active_embedder_name, active_model_key, indexed_model_names
+from recommender.selectors import products_pending_embedding
 from recommender.services import embedding_compute_batch, same_item_groups_refresh
 from shop.models import Product
 from shop.services import product_image_flag
@@ -82,16 +84,38 @@ def _embed_give_up(product_ids: list[int], model: str | None, *, reason: str) ->
 
 @shared_task(acks_late=True)
 def embed_pending(model: str | None = None) -> int:
-    """Queue every product marked ``needs_embedding`` in batches of
-    RECOMMENDER_EMBED_BATCH_SIZE; returns how many batches were queued."""
-    ids = list(Product.objects.needing_embedding().order_by("pk").values_list("pk", flat=True))
+    """Queue embedding batches of RECOMMENDER_EMBED_BATCH_SIZE for every model products need a
+    vector of (embedders.indexed_model_names: the image model, and the text model when one is
+    configured), or for ``model`` only. The image model embeds the products marked
+    ``needs_embedding``; another model, those without an up-to-date vector of its own (its
+    batches never clear the mark, which belongs to the image model). Returns how many batches
+    were queued."""
+    if model is not None:
+        plans = [(model, model != active_embedder_name())]
+    else:
+        active = active_embedder_name()
+        # The active model's batches go out with model=None, as before: a worker resolves the
+        # demo fallback itself.
+        plans = [(None if name == active else name, name != active) for name in indexed_model_names()]
     size = settings.RECOMMENDER_EMBED_BATCH_SIZE
-    batches = [ids[i : i + size] for i in range(0, len(ids), size)]
-    for batch in batches:
-        embed_products.delay(batch, model)
-    if batches:
-        logger.info("Queued %d products in %d embedding batches", len(ids), len(batches))
-    return len(batches)
+    queued = 0
+    for name, by_missing in plans:
+        if by_missing:
+            ids = products_pending_embedding(model_key=active_model_key(name))
+        else:
+            ids = list(Product.objects.needing_embedding().order_by("pk").values_list("pk", flat=True))
+        batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+        for batch in batches:
+            embed_products.delay(batch, name)
+        if batches:
+            logger.info(
+                "Queued %d products in %d embedding batches for %s",
+                len(ids),
+                len(batches),
+                name or "the image model",
+            )
+        queued += len(batches)
+    return queued
 
 
 @shared_task(acks_late=True)

@@ -53,7 +53,8 @@ class ProductFilterForm(forms.Form):
         ("price_desc", _("Price: high to low")),
     ]
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    # 200: room for a description (shop/search.py); longer is refused with the form's notice.
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
     category = forms.ChoiceField(label=_("Category"), required=False)
     brand = forms.ChoiceField(label=_("Brand"), required=False)
     price_min = PriceBoundField(label=_("Minimum price"), required=False)
@@ -84,6 +85,11 @@ class ProductFilterForm(forms.Form):
             default,
             *(c for c in self.SORT_CHOICES if searching or c[0] != "newest"),
         ]
+
+    def clean_q(self) -> str:
+        # Control characters cannot be typed into the box: a query of only those is no query.
+        text = "".join(ch if ch.isprintable() else " " for ch in self.cleaned_data.get("q") or "")
+        return " ".join(text.split())
 
     def clean(self):
         data = super().clean()

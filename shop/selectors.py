@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.db.models.functions import Greatest
 
 from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_reason
@@ -46,22 +46,42 @@ def brands_with_products() -> list[Brand]:
     return list(Brand.objects.filter(products__is_active=True).distinct().order_by("name"))
 
 
-def product_search(queryset: ProductQuerySet, text: str) -> ProductQuerySet:
+def product_search(
+    queryset: ProductQuerySet, text: str, *, description: dict[int, float] | None = None
+) -> ProductQuerySet:
     """Title or brand containing the text, or close to it word by word (pg_trgm), so "jaket" finds jackets.
 
     Annotates ``relevance`` (the better of the title's and the brand's word similarity).
+
+    With ``description`` (product id -> cosine distance of its photo to the words, from
+    shop.search.description_search), the products it names are found too, and ``relevance``
+    blends both: SHOP_SEARCH_DESCRIPTION_WEIGHT times the description similarity (1 - distance/2,
+    so 0..1 like the trigram one) plus the rest times the trigram similarity. A product outside
+    the ranking is at least as far as its farthest member, so it gets that member's similarity.
     """
     text = " ".join(text.split())
     if not text:
         return queryset
-    relevance = Greatest(
+    trigram = Greatest(
         TrigramWordSimilarity(text, "title"),
         TrigramWordSimilarity(text, "brand__name"),
     )
-    return queryset.annotate(relevance=relevance).filter(
-        Q(title__icontains=text)
-        | Q(brand__name__icontains=text)
-        | Q(relevance__gte=settings.SHOP_SEARCH_SIMILARITY)
+    matches = Q(title__icontains=text) | Q(brand__name__icontains=text)
+    if not description:
+        return queryset.annotate(relevance=trigram).filter(
+            matches | Q(relevance__gte=settings.SHOP_SEARCH_SIMILARITY)
+        )
+    similarity = {pk: 1.0 - min(max(float(distance), 0.0), 2.0) / 2.0 for pk, distance in description.items()}
+    weight = float(settings.SHOP_SEARCH_DESCRIPTION_WEIGHT)
+    described = Case(
+        *(When(pk=pk, then=Value(value)) for pk, value in similarity.items()),
+        default=Value(min(similarity.values())),
+        output_field=FloatField(),
+    )
+    return (
+        queryset.annotate(title_match=trigram, description_match=described)
+        .filter(matches | Q(title_match__gte=settings.SHOP_SEARCH_SIMILARITY) | Q(pk__in=list(similarity)))
+        .annotate(relevance=weight * F("description_match") + (1.0 - weight) * F("title_match"))
     )
 
 
@@ -77,13 +97,15 @@ def product_browse(
     currency: str | None = None,
     colour: str | None = None,
     pattern: str | None = None,
+    description: dict[int, float] | None = None,
 ) -> ProductQuerySet:
     """The browse page's products: filtered, searched and sorted.
 
     The default (or an unknown) sort is the best match first when searching, else newest first.
     ``currency`` is the shopper's: a price range keeps only products priced in it, and the
     price sorts list it first, then each other currency on its own (amounts in different
-    currencies are never ordered against each other).
+    currencies are never ordered against each other). ``description`` is the ranking of ``q``
+    by what the photos show (shop.search.description_search), blended in by product_search.
     """
     qs = (
         Product.objects.browsable()
@@ -98,7 +120,7 @@ def product_browse(
         qs = qs.in_stock()
     searching = bool(q and q.strip())
     if searching:
-        qs = product_search(qs, q)
+        qs = product_search(qs, q, description=description)
     if sort not in SORT_ORDERS or (sort == "relevance" and not searching):
         sort = "relevance" if searching else "newest"
     if sort in ("price_asc", "price_desc"):

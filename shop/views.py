@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from shop.forms import ProductFilterForm
 from shop.fragments import fragment_key, product_card_values
 from shop.models import Product
+from shop.search import DESCRIPTION_FILTERS, description_search
 from shop.selectors import (
     attribute_facets,
     brands_with_products,
@@ -21,7 +22,13 @@ def product_list(request):
     brands = brands_with_products()
     form = ProductFilterForm(request.GET or None, brands=brands, currencies=currencies)
     filters = form.filters() if request.GET else {}
-    products = product_browse(**{k: v for k, v in filters.items() if v not in (None, "")})
+    chosen = {k: v for k, v in filters.items() if v not in (None, "")}
+    # Searching by description, when the recommender registered a ranker (shop/search.py).
+    described = description_search(
+        **{k: v for k, v in chosen.items() if k in DESCRIPTION_FILTERS},
+        limit=settings.SHOP_SEARCH_DESCRIPTION_POOL,
+    )
+    products = product_browse(**chosen, description=described.distances)
     # get_page() turns a page number that is not a number, or past the end, into a real page.
     page = Paginator(products, settings.SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -42,6 +49,7 @@ def product_list(request):
         "page": page,
         "products": products,
         "query_string": query.urlencode(),
+        "search_notice": described.notice,
         # The currency is a setting of the price filter, not a filter of its own.
         "has_filters": any(
             v not in (None, "", False) for k, v in filters.items() if k not in ("sort", "currency")

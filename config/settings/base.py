@@ -360,6 +360,15 @@ SHOP_PAGE_CACHE_VIEWS = ["shop:product_list", "shop:product_detail"]
 # Measured: one typo, "jaket" ~ "Rain jacket" 0.44 and "oxfrod shirt" ~ "Oxford shirt" 0.53,
 # while a shared ending, "jaket" ~ "Bucket hat", scores 0.33: 0.4 keeps typos, drops noise.
 SHOP_SEARCH_SIMILARITY = env.float("SHOP_SEARCH_SIMILARITY", default=0.4)
+# Searching by description (shop/search.py; on when the recommender's RECOMMENDER_TEXT_MODEL is):
+# a search's relevance is this weight times how well the photo matches the words (1 - cosine
+# distance / 2) plus the rest times the title/brand trigram similarity. NOT MEASURED: the text
+# model's real weights cannot be fetched on the machine this was built on, so 0.5 only says
+# neither side dominates; measure it on labelled queries with the real weights before relying on it.
+SHOP_SEARCH_DESCRIPTION_WEIGHT = env.float("SHOP_SEARCH_DESCRIPTION_WEIGHT", default=0.5)
+# The nearest products a description adds to the title matches: four 24-product pages, so the
+# first pages can fill with photo matches; more costs a longer CASE in the search query.
+SHOP_SEARCH_DESCRIPTION_POOL = env.int("SHOP_SEARCH_DESCRIPTION_POOL", default=96)
 # Exchange rates (manage.py import_exchange_rates) older than this many days are still used,
 # but the admin flags them and product pages say the prices were converted at old rates.
 # A week: reference rates are published every working day, so a file a week old means the
@@ -386,6 +395,30 @@ RECOMMENDER_EMBEDDER = env("RECOMMENDER_EMBEDDER", default="resnet50")
 # refused: unpickling it would run code from the file). Empty: the torchvision ImageNet weights
 # in the torch cache (fetch_models).
 RECOMMENDER_RESNET50_WEIGHTS = env("RECOMMENDER_RESNET50_WEIGHTS", default="")
+# The vision-language model for words (searching by description, "like this, but in green"),
+# beside RECOMMENDER_EMBEDDER: "fashion-clip" (recommender/embedders/clip.py), or empty for off.
+# When set, every product also gets a vector under this model's key; production stops at
+# start-up when its weights are missing (fetch_models downloads them).
+RECOMMENDER_TEXT_MODEL = env("RECOMMENDER_TEXT_MODEL", default="")
+# FashionCLIP's weights: a Hugging Face id (read from the HF cache, safetensors only) or a folder
+# saved with save_pretrained; and the hub commit to fetch and load (empty: "main", and
+# fetch_models says it is not pinned; no commit has been checked from this machine, which cannot
+# reach the hub).
+RECOMMENDER_FASHION_CLIP = env("RECOMMENDER_FASHION_CLIP", default="patrickjohncyh/fashion-clip")
+RECOMMENDER_FASHION_CLIP_REVISION = env("RECOMMENDER_FASHION_CLIP_REVISION", default="")
+# Searching by description ranks every product by the cosine distance of its image to the words;
+# text-to-image distances of CLIP models sit far above image-to-image ones, so the image cutoff
+# (RECOMMENDER_MAX_DISTANCE) would drop good matches: 2.0 (the largest cosine distance) keeps
+# every product in the ranking until a measured cutoff replaces it.
+RECOMMENDER_TEXT_MAX_DISTANCE = env.float("RECOMMENDER_TEXT_MAX_DISTANCE", default=2.0)
+# "Like this, but ..." (recommender.words.query_compose): the photo's vector (weight 1) plus this
+# weight times each added word's vector, minus RECOMMENDER_COMPOSE_NEGATIVE_WEIGHT times each
+# removed word's ("without a logo"), normalised. NOT MEASURED: FashionCLIP's weights cannot be
+# fetched here. 1.0 is the plain sum of unit image and text vectors; removing at half weight
+# pushes away from the word without swamping the photo. Measure both with the real weights
+# before relying on them.
+RECOMMENDER_COMPOSE_TEXT_WEIGHT = env.float("RECOMMENDER_COMPOSE_TEXT_WEIGHT", default=1.0)
+RECOMMENDER_COMPOSE_NEGATIVE_WEIGHT = env.float("RECOMMENDER_COMPOSE_NEGATIVE_WEIGHT", default=0.5)
 # Garment segmenter: a Hugging Face id (read from the HF cache; fetch_models fills it) or a
 # directory saved with save_pretrained. Default model's licence: see recommender/segmentation.py.
 RECOMMENDER_SEGMENTER = env("RECOMMENDER_SEGMENTER", default="mattmdjaga/segformer_b2_clothes")

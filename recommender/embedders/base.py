@@ -1,8 +1,12 @@
-"""The Embedder: a loaded image model that turns garment crops into unit vectors."""
+"""The Embedder: a loaded image model that turns garment crops into unit vectors, and, for
+a vision-language model, words into unit vectors in the same space."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -16,15 +20,53 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def file_tag(path: Path) -> str:
+    """A short tag for a local weights file: its size and the hash of its first MiB
+    (enough to tell files apart without reading hundreds of MB)."""
+    digest = hashlib.sha256(str(path.stat().st_size).encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(1 << 20))
+    return digest.hexdigest()[:10]
+
+
 class EmbedderUnavailable(ModelUnavailable):
     """The embedder's weights are missing or wrong; the message says what to do."""
+
+
+@dataclass
+class ModelParts:
+    """What a registry loader returns for a model that needs more than a module mapping
+    ImageNet-normalised (n, 3, 224, 224) batches to vectors: its own normalisation and input
+    size, and for a vision-language model a text tower and its tokenizer."""
+
+    module: object  # torch module: pixel batch -> (n, dim)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    input_size: int = 224
+    text_module: object | None = None  # torch module: (input_ids, attention_mask) -> (n, dim)
+    tokenizer: object | None = None
+    max_text_tokens: int | None = None
 
 
 class Embedder:
     """A loaded model. ``embed`` takes images already put on white (preprocess.py) and
     returns an (n, dim) float32 array of L2-normalised vectors."""
 
-    def __init__(self, *, name: str, version: str, dim: int, module, device: str, input_size: int = 224):
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        dim: int,
+        module,
+        device: str,
+        input_size: int = 224,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        text_module=None,
+        tokenizer=None,
+        max_text_tokens: int | None = None,
+    ):
         import torch
         from torchvision import transforms
 
@@ -34,6 +76,9 @@ class Embedder:
         self.device = device
         self.input_size = input_size
         self.module = module.to(device).eval()
+        self.text_module = text_module.to(device).eval() if text_module is not None else None
+        self.tokenizer = tokenizer
+        self.max_text_tokens = max_text_tokens
         self._torch = torch
         self._transform = transforms.Compose(
             [
@@ -41,7 +86,7 @@ class Embedder:
                     (input_size, input_size), interpolation=transforms.InterpolationMode.BICUBIC
                 ),
                 transforms.ToTensor(),
-                transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+                transforms.Normalize(mean, std),
             ]
         )
 
@@ -64,6 +109,37 @@ class Embedder:
             raise EmbedderUnavailable(
                 f"The {self.name} weights produce {out.shape[1]}-d vectors, not {self.dim}-d. "
                 "Check that the weights file is for this model."
+            )
+        return out
+
+    @property
+    def embeds_text(self) -> bool:
+        return self.text_module is not None and self.tokenizer is not None
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        """An (n, dim) float32 array of L2-normalised text vectors, in the space of this
+        model's image vectors. Texts longer than the text tower's window are cut at its
+        last token (truncation), never refused."""
+        if not self.embeds_text:
+            raise EmbedderUnavailable(f"The {self.name} model embeds images only, not words.")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        torch = self._torch
+        tokens = self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_text_tokens,
+            return_tensors="pt",
+        ).to(self.device)
+        with torch.inference_mode():
+            features = self.text_module(tokens["input_ids"], tokens["attention_mask"]).float()
+            features = torch.nn.functional.normalize(features.reshape(len(texts), -1), dim=1)
+        out = features.cpu().numpy().astype(np.float32)
+        if out.shape[1] != self.dim:
+            raise EmbedderUnavailable(
+                f"The {self.name} text tower produces {out.shape[1]}-d vectors, not {self.dim}-d. "
+                "Check that the model folder holds this model."
             )
         return out
 

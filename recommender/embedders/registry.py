@@ -1,14 +1,14 @@
 """Registered embedders: name -> dimension, weights version, loader.
 
 This module imports no torch at import time: models.py reads the dimensions from it to
-declare one HNSW index per registered model. Add a model (a CLIP-family fashion model,
-say) by adding a spec here, then `makemigrations recommender` creates its index.
+declare one HNSW index per registered model. Add a model by adding a spec here, then
+`makemigrations recommender` creates its index. "fashion-clip" (embedders/clip.py) also embeds
+words; RECOMMENDER_TEXT_MODEL names it to run beside the image model.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from recommender.embedders.base import EmbedderUnavailable
+from recommender.embedders import clip
+from recommender.embedders.base import EmbedderUnavailable, file_tag
 from recommender.errors import OFFLINE_HINT
 
 logger = logging.getLogger(__name__)
@@ -33,17 +34,16 @@ class EmbedderSpec:
     description: str
     version: Callable[[], str]
     weights_ready: Callable[[], bool]  # cheap: files present, nothing loaded
-    load: Callable[[], object]  # returns a torch module mapping (n, 3, 224, 224) -> (n, dim)
+    # A torch module mapping ImageNet-normalised (n, 3, 224, 224) -> (n, dim), or ModelParts
+    # (base.py) for a model with its own preprocessing or a text tower.
+    load: Callable[[], object]
     fetch: Callable[[], str]  # downloads the weights into the local cache; returns where
+    # Languages its text tower understands; empty: an image-only model.
+    text_languages: tuple[str, ...] = ()
 
-
-def _file_tag(path: Path) -> str:
-    """A short tag for a local weights file: its size and the hash of its first MiB
-    (enough to tell files apart without reading hundreds of MB)."""
-    digest = hashlib.sha256(str(path.stat().st_size).encode())
-    with path.open("rb") as fh:
-        digest.update(fh.read(1 << 20))
-    return digest.hexdigest()[:10]
+    @property
+    def embeds_text(self) -> bool:
+        return bool(self.text_languages)
 
 
 # --- resnet50: torchvision ImageNet weights, fc = Identity -> 2048-d pooled features ---
@@ -85,7 +85,7 @@ def _resnet50_cache_file() -> Path:
 def _resnet50_version() -> str:
     local = _resnet50_local()
     if local is not None:
-        return f"file-{_file_tag(local)}" if local.is_file() else "file-missing"
+        return f"file-{file_tag(local)}" if local.is_file() else "file-missing"
     return "imagenet1k-v1"
 
 
@@ -234,6 +234,19 @@ REGISTRY: dict[str, EmbedderSpec] = {
             weights_ready=_effnet_ready,
             load=_effnet_load,
             fetch=_effnet_fetch,
+        ),
+        EmbedderSpec(
+            name="fashion-clip",
+            dim=512,
+            index_name="embedding_fashionclip_hnsw",
+            description="FashionCLIP 2.0 (CLIP ViT-B/32 fine-tuned on fashion), images and English words",
+            version=clip.clip_version,
+            weights_ready=clip.clip_ready,
+            load=clip.clip_load,
+            fetch=clip.clip_fetch,
+            # CLIP's tokenizer and training captions are English: Korean words are not understood
+            # (recommender/words.py says so instead of embedding them).
+            text_languages=("en",),
         ),
     )
 }

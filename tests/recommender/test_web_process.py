@@ -46,7 +46,14 @@ def test_home_browse_and_product_pages_do_not_import_torch(embedder, settings, g
         "RECOMMENDER_RESNET50_WEIGHTS": "",
         "RECOMMENDER_DEMO_FALLBACK": "false",
     }
-    paths = ["/", "/?q=red&category=top&price_max=30000", f"/products/{main.pk}/", f"/products/{other.pk}/"]
+    paths = [
+        "/",
+        "/?q=red&category=top&price_max=30000",
+        # A description with the text model off: the recommender's ranker answers without a model.
+        "/?q=red+striped+shirt",
+        f"/products/{main.pk}/",
+        f"/products/{other.pk}/",
+    ]
     out = subprocess.run(
         [sys.executable, "-c", PAGES_SCRIPT, *paths],
         cwd=ROOT,

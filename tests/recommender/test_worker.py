@@ -67,6 +67,26 @@ def test_worker_embeds_pending_products_in_batches(settings, celery_worker):
     assert "recommender.tasks.embed_pending" in log and "recommender.tasks.embed_products" in log
 
 
+def test_worker_embeds_pending_products_for_the_image_and_the_text_model(
+    settings, tiny_text_model, celery_worker
+):
+    """With RECOMMENDER_TEXT_MODEL set (the tiny CLIP, passed to the worker as env), one sweep
+    gives every product a vector of each model."""
+    from recommender.embedders import text_model_key
+
+    products = _products(3)
+    embed_pending.delay()
+    keys = (active_model_key(), text_model_key())
+    _wait_for(
+        lambda: all(Embedding.objects.filter(model_key=key).count() == 3 for key in keys),
+        timeout=120,
+        worker=celery_worker,
+        what="3 vectors of each model",
+    )
+    assert not Product.objects.filter(pk__in=[p.pk for p in products], needs_embedding=True).exists()
+    assert "fashion-clip" in celery_worker.log()
+
+
 def test_worker_killed_mid_batch_is_redelivered_without_duplicates(short_visibility, celery_worker):
     products = _products(24)
     ids = [p.pk for p in products]

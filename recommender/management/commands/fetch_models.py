@@ -13,10 +13,10 @@ from recommender.embedders import REGISTRY, EmbedderUnavailable, embedder_spec
 class Command(BaseCommand):
     requires_system_checks: list = []  # they fail exactly when weights are missing
     help = (
-        "Download the embedders' weights (torch cache) and the garment segmenter "
-        "(Hugging Face cache) so that workers and pages never wait on the internet. Copy "
-        "the caches (or set RECOMMENDER_RESNET50_WEIGHTS / RECOMMENDER_SEGMENTER to local "
-        "paths) to install them on an offline server."
+        "Download the embedders' weights (torch cache; FashionCLIP into the Hugging Face cache) and "
+        "the garment segmenter (Hugging Face cache) so that workers and pages never wait on the "
+        "internet. Copy the caches (or set RECOMMENDER_RESNET50_WEIGHTS / RECOMMENDER_FASHION_CLIP / "
+        "RECOMMENDER_SEGMENTER to local paths) to install them on an offline server."
     )
 
     def add_arguments(self, parser):
@@ -62,6 +62,6 @@ class Command(BaseCommand):
             raise CommandError(
                 "\n".join(problems)
                 + "\nWithout internet access, copy the weights from a machine that has run "
-                "fetch_models, or point RECOMMENDER_RESNET50_WEIGHTS and RECOMMENDER_SEGMENTER "
-                "at local files."
+                "fetch_models, or point RECOMMENDER_RESNET50_WEIGHTS, RECOMMENDER_FASHION_CLIP and "
+                "RECOMMENDER_SEGMENTER at local files."
             )
