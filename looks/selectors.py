@@ -10,19 +10,18 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.uploads import Choice, region_key, upload_choice_default, upload_choice_normalize
 from looks.models import Look, LookSlot
-from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import QueryImage, QueryRegion
-from recommender.selectors import SimilarProduct, similar_products
-from recommender.uploads import Choice, region_key, upload_choice_default, upload_choice_normalize
+from recommender.query import GARMENT_CATEGORIES, SimilarProduct, similar_products
 from shop.currency import Rates, exchange_rates_latest, money_round
 
 
 def look_parts(*, upload: QueryImage) -> list[tuple[str, str]]:
     """(region key, label) of what the look form offers: the garments found on the photo
-    (recommender.detection: the segmenter's, or the regions placed on the body), else the
+    (find_similar.detection: the segmenter's, or the regions placed on the body), else the
     main object (the Find similar page's default)."""
-    from recommender.views import _garment_label
+    from find_similar.views import _garment_label
 
     parts = [
         (region_key(Choice(garment=i)), _garment_label(g["kind"])) for i, g in enumerate(upload.garments)
@@ -34,7 +33,7 @@ def look_parts(*, upload: QueryImage) -> list[tuple[str, str]]:
 
 
 def slot_label(slot: LookSlot, number: int) -> str:
-    from recommender.views import _garment_label
+    from find_similar.views import _garment_label
 
     if slot.kind:
         return _garment_label(slot.kind)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "shop",
     "recommender",
     "crawler",
+    "find_similar",
     "looks",
 ]
 
@@ -53,7 +54,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check (which parses the body for its token): a body declared larger than
     # REQUEST_MAX_BYTES gets a 413 page without being read (after LocaleMiddleware: translated).
-    "recommender.upload_handlers.RequestSizeLimitMiddleware",
+    "find_similar.upload_handlers.RequestSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -187,7 +188,7 @@ if S3_BUCKET:
     }
 else:
     MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    UPLOADS_STORAGE = {"BACKEND": "recommender.storage.PrivateFileSystemStorage"}
+    UPLOADS_STORAGE = {"BACKEND": "config.storage.PrivateFileSystemStorage"}
 STORAGES = {
     "default": MEDIA_STORAGE,
     "uploads": UPLOADS_STORAGE,
@@ -257,9 +258,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "crawler.tasks.*": {"queue": "crawl"},
     "recommender.tasks.embed_*": {"queue": "embed"},
-    "recommender.tasks.query_*": {"queue": "query"},
+    "find_similar.tasks.query_*": {"queue": "query"},
     # Deleting expired uploads is the query pipeline's housekeeping; "default" has no
     # consumer in the README's worker split (-Q crawl, -Q embed,query).
+    "find_similar.tasks.uploads_*": {"queue": "query"},
+    # Find similar's tasks under the names they had before they moved out of the recommender
+    # (issue 12; still registered for messages queued by the old code): the same queue.
+    "recommender.tasks.query_*": {"queue": "query"},
     "recommender.tasks.uploads_*": {"queue": "query"},
 }
 # Time limits per task kind, (soft, hard) in seconds. The soft limit raises
@@ -293,6 +298,11 @@ _TASK_KINDS = {
     "crawler.tasks.crawl_source": "crawl",
     "recommender.tasks.embed_products": "embed",
     "recommender.tasks.embed_pending": "embed",
+    "find_similar.tasks.query_segment_upload": "query",
+    "find_similar.tasks.query_region_embed": "query",
+    "find_similar.tasks.uploads_delete_expired": "housekeeping",
+    "find_similar.tasks.uploads_requeue_stale": "housekeeping",
+    # The same tasks under their names before issue 12 (find_similar.tasks.LEGACY_PREFIX).
     "recommender.tasks.query_segment_upload": "query",
     "recommender.tasks.query_region_embed": "query",
     "recommender.tasks.uploads_delete_expired": "housekeeping",
@@ -480,7 +490,7 @@ FIND_SIMILAR_SEGMENT_TIMEOUT = env.int("FIND_SIMILAR_SEGMENT_TIMEOUT", default=1
 # so a lost task is queued again 45-75 s in, inside the waiting page's timeout.
 FIND_SIMILAR_REQUEUE_SECONDS = env.int("FIND_SIMILAR_REQUEUE_SECONDS", default=45)
 CELERY_BEAT_SCHEDULE["find-similar-uploads-requeue-stale"] = {
-    "task": "recommender.tasks.uploads_requeue_stale",
+    "task": "find_similar.tasks.uploads_requeue_stale",
     "schedule": 30,
 }
 # Results per "show more" step, and the most one page shows.
@@ -489,7 +499,7 @@ FIND_SIMILAR_RESULTS_MAX = env.int("FIND_SIMILAR_RESULTS_MAX", default=100)
 # Stop reading an upload at the first byte over UPLOAD_MAX_BYTES (the default handlers would
 # spool any size to disk first); then Django's own handlers, unchanged.
 FILE_UPLOAD_HANDLERS = [
-    "recommender.upload_handlers.UploadSizeLimitHandler",
+    "find_similar.upload_handlers.UploadSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -514,7 +524,7 @@ LOOK_MAX_SLOTS = env.int("LOOK_MAX_SLOTS", default=8)
 LOOK_CANDIDATES = env.int("LOOK_CANDIDATES", default=10)
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).
 CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
-    "task": "recommender.tasks.uploads_delete_expired",
+    "task": "find_similar.tasks.uploads_delete_expired",
     "schedule": 24 * 60 * 60,
 }
 

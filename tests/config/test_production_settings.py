@@ -140,4 +140,4 @@ def test_s3_storage_by_setting_keeps_uploads_private(production_env):
     # Local disk is the default: uploads outside MEDIA_ROOT, with no URL.
     local = _production_values(production_env, ["STORAGES"])["STORAGES"]
     assert local["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
-    assert local["uploads"]["BACKEND"] == "recommender.storage.PrivateFileSystemStorage"
+    assert local["uploads"]["BACKEND"] == "config.storage.PrivateFileSystemStorage"

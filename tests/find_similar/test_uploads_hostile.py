@@ -19,10 +19,10 @@ from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from PIL import Image
 
-from recommender.models import QueryImage
-from recommender.uploads import upload_create
+from find_similar.models import QueryImage
+from find_similar.uploads import upload_create
 from shop.images import image_decode
-from tests.recommender.find_similar_support import (  # noqa: F401
+from tests.find_similar.support import (  # noqa: F401
     _fresh_rate_limits,
     _module_catalogue,
     catalogue_fixture,
@@ -106,7 +106,7 @@ def test_item1_a_tiny_upload_stored_before_the_check_never_fails_its_result_page
 
 def test_item1_a_box_off_the_photo_falls_back_to_the_whole_photo(catalogue, client, tiny_segmenter):
     """upload_search with a box that is not on the stored photo searches the whole photo."""
-    from recommender.uploads import Choice, upload_search
+    from find_similar.uploads import Choice, upload_search
 
     upload, _ = upload_create(decoded=image_decode(scene_jpeg()), size_bytes=100)
     upload.status = QueryImage.Status.READY

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recommender.refine import (
+from find_similar.refine import (
     box_clip,
     box_mask,
     box_refine,

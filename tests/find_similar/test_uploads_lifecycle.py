@@ -11,11 +11,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from recommender.models import QueryImage
-from recommender.tasks import uploads_delete_expired
-from recommender.uploads import upload_create, upload_segment
+from find_similar.models import QueryImage
+from find_similar.tasks import uploads_delete_expired
+from find_similar.uploads import upload_create, upload_segment
 from shop.images import image_decode
-from tests.recommender.find_similar_support import _fresh_rate_limits, scene_jpeg  # noqa: F401
+from tests.find_similar.support import _fresh_rate_limits, scene_jpeg  # noqa: F401
 
 
 def _pending_upload(seed: int = 0) -> QueryImage:
@@ -67,7 +67,7 @@ def test_retention_task_deletes_old_uploads_and_their_files(
 
 def test_retention_task_is_scheduled_daily(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"]
-    assert entry["task"] == "recommender.tasks.uploads_delete_expired"
+    assert entry["task"] == "find_similar.tasks.uploads_delete_expired"
     assert entry["schedule"] == 24 * 60 * 60
 
 
@@ -99,7 +99,7 @@ def test_a_celery_worker_segments_uploads_on_the_query_queue(client, worker_segm
         upload.garments
     )
     log = celery_worker.log()
-    assert "recommender.tasks.query_segment_upload" in log and "succeeded" in log
+    assert "find_similar.tasks.query_segment_upload" in log and "succeeded" in log
 
 
 @pytest.mark.django_db

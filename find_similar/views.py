@@ -19,12 +19,11 @@ from django_ratelimit.core import is_ratelimited
 from django_ratelimit.decorators import ratelimit
 
 from config.publishing import QueueUnavailable
-from recommender.forms import SearchForm, UploadForm
-from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import QueryImage, QueryRegion
-from recommender.plots import colour_comparison_svg
-from recommender.refine import box_clip, mask_decode, mask_outline
-from recommender.uploads import (
+from find_similar.forms import SearchForm, UploadForm
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.plots import colour_comparison_svg
+from find_similar.refine import box_clip, mask_decode, mask_outline
+from find_similar.uploads import (
     Choice,
     client_hash,
     upload_choice_default,
@@ -38,6 +37,7 @@ from recommender.uploads import (
     upload_search,
     upload_timed_out,
 )
+from recommender.query import GARMENT_CATEGORIES
 from shop.fragments import fragment_key, product_card_values
 from shop.images import ImageRejected
 from shop.models import Brand, Category, Product
@@ -58,7 +58,7 @@ def _upload_page(request, *, form=None, error: str | None = None, status: int = 
         "upload_limit_mb": f"{settings.UPLOAD_MAX_BYTES / 1e6:.0f}",
         "retention_days": settings.FIND_SIMILAR_RETENTION_DAYS,
     }
-    return render(request, "recommender/find_similar.html", context, status=status)
+    return render(request, "find_similar/find_similar.html", context, status=status)
 
 
 def _too_large(request) -> HttpResponse:
@@ -188,16 +188,16 @@ def find_similar_result(request, pk):
                 "Looking for garments is taking much longer than it should, so we stopped waiting. "
                 "Please upload the photo again in a few minutes."
             )
-            return render(request, "recommender/find_similar_failed.html", context, status=503)
+            return render(request, "find_similar/find_similar_failed.html", context, status=503)
         context["refresh_seconds"] = settings.FIND_SIMILAR_REFRESH_SECONDS
-        return render(request, "recommender/find_similar_waiting.html", context)
+        return render(request, "find_similar/find_similar_waiting.html", context)
     if upload.status == QueryImage.Status.FAILED:
         context["error"] = _(upload.error_message)  # stored in English (gettext_noop)
-        return render(request, "recommender/find_similar_failed.html", context)
+        return render(request, "find_similar/find_similar_failed.html", context)
     problem = upload_problem(upload)  # e.g. a 1 x 1 photo stored before uploads were size-checked
     if problem:
         context["error"] = problem
-        return render(request, "recommender/find_similar_failed.html", context)
+        return render(request, "find_similar/find_similar_failed.html", context)
 
     categories = list(Category.objects.all())
     brands = list(
@@ -230,13 +230,13 @@ def find_similar_result(request, pk):
                 "the garments found on your photo can still be chosen."
             )
             context["retry_url"] = upload.get_absolute_url()
-            return render(request, "recommender/find_similar_failed.html", context, status=429)
+            return render(request, "find_similar/find_similar_failed.html", context, status=429)
         try:
             region = upload_region_request(upload=upload, choice=choice)
         except QueueUnavailable:
             context["error"] = _("Search is temporarily unavailable. Please try again in a minute.")
             context["retry_url"] = request.get_full_path()
-            return render(request, "recommender/find_similar_failed.html", context, status=503)
+            return render(request, "find_similar/find_similar_failed.html", context, status=503)
     if region.status == QueryRegion.Status.PENDING:
         if upload_region_timed_out(region):
             region.delete()  # its task expired: "Try again" queues a fresh one
@@ -245,10 +245,10 @@ def find_similar_result(request, pk):
                 "in a minute."
             )
             context["retry_url"] = request.get_full_path()
-            return render(request, "recommender/find_similar_failed.html", context, status=503)
+            return render(request, "find_similar/find_similar_failed.html", context, status=503)
         context["refresh_seconds"] = settings.FIND_SIMILAR_REFRESH_SECONDS
         context["searching"] = True
-        return render(request, "recommender/find_similar_waiting.html", context)
+        return render(request, "find_similar/find_similar_waiting.html", context)
     if region.status == QueryRegion.Status.FAILED:
         region.delete()  # shown once; the next visit tries again
         context["retry_url"] = request.get_full_path()
@@ -257,9 +257,9 @@ def find_similar_result(request, pk):
             context["error"] = _(
                 "Similarity search is not available on this server right now. Please try again later."
             )
-            return render(request, "recommender/find_similar_failed.html", context, status=503)
+            return render(request, "find_similar/find_similar_failed.html", context, status=503)
         context["error"] = _(region.error)  # stored in English (gettext_noop)
-        return render(request, "recommender/find_similar_failed.html", context)
+        return render(request, "find_similar/find_similar_failed.html", context)
     outcome = upload_search(
         upload=upload,
         choice=choice,
@@ -375,7 +375,7 @@ def find_similar_result(request, pk):
             ),
         }
     )
-    return render(request, "recommender/find_similar_result.html", context)
+    return render(request, "find_similar/find_similar_result.html", context)
 
 
 def _histogram_key(histogram) -> bytes | None:

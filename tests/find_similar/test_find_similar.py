@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from find_similar.models import QueryImage
+from find_similar.uploads import upload_segment
 from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import QueryImage
-from recommender.uploads import upload_segment
 from shop.models import Product
-from tests.recommender.find_similar_support import (  # noqa: F401
+from tests.find_similar.support import (  # noqa: F401
     _fresh_rate_limits,
     _module_catalogue,
     catalogue_fixture,  # noqa: F401
@@ -150,11 +150,11 @@ def test_a_drawn_box_is_refined_by_grabcut_and_its_outline_shown(client, uploade
     response = client.get(uploaded.get_absolute_url(), {"box": ",".join(map(str, box))})
     assert response.status_code == 200
     uploaded.refresh_from_db()
-    from recommender.refine import box_snap
+    from find_similar.refine import box_snap
 
     box = list(box_snap(tuple(box), width=uploaded.width, height=uploaded.height))  # the 1/32 grid
     assert uploaded.chosen["box"] == box
-    from recommender.refine import mask_decode
+    from find_similar.refine import mask_decode
 
     mask = mask_decode(uploaded.chosen["mask"])
     box_area = (box[2] - box[0]) * (box[3] - box[1])
@@ -252,7 +252,7 @@ def test_a_repeat_result_page_draws_no_plot_yet_shows_changes_at_once(
 ):
     """The filter form and the result cards are cached as rendered, under keys of all they
     show (shop/fragments.py): a repeat page draws no colour plot, a changed price shows."""
-    from recommender import views
+    from find_similar import views
 
     drawn = []
     original = views.colour_comparison_svg

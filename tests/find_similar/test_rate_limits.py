@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from recommender.models import QueryImage
-from tests.recommender.find_similar_support import _fresh_rate_limits, scene_jpeg  # noqa: F401
+from find_similar.models import QueryImage
+from tests.find_similar.support import _fresh_rate_limits, scene_jpeg  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/find-similar/"

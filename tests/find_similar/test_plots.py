@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 from PIL import Image
 
+from find_similar.plots import colour_comparison_svg, histogram_overlap
 from recommender.colour import rgb_histogram
-from recommender.plots import colour_comparison_svg, histogram_overlap
 from tests.recommender.scenes import cc0_photos
 
 SVG = "{http://www.w3.org/2000/svg}"

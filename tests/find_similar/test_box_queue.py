@@ -13,12 +13,12 @@ import pytest
 import redis
 from django.utils import timezone
 
-from recommender.models import QueryImage, QueryRegion
-from recommender.uploads import upload_create, upload_segment
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.uploads import upload_create, upload_segment
 from shop.images import image_decode
 from tests.config.conftest import PrivateRedis
-from tests.recommender.find_similar_support import _fresh_rate_limits, scene_jpeg  # noqa: F401
-from tests.recommender.test_broker_outage import broker  # noqa: F401
+from tests.find_similar.support import _fresh_rate_limits, scene_jpeg  # noqa: F401
+from tests.find_similar.test_broker_outage import broker  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +51,7 @@ def test_a_new_box_is_queued_with_a_deadline_and_the_page_waits_then_gives_up(
         region = QueryRegion.objects.get(upload=upload, key__startswith="b")
         assert region.status == QueryRegion.Status.PENDING  # the web process did not compute it
         queued = [json.loads(m) for m in redis.Redis.from_url(server.url(0)).lrange("query", 0, -1)]
-        assert [m["headers"]["task"] for m in queued] == ["recommender.tasks.query_region_embed"]
+        assert [m["headers"]["task"] for m in queued] == ["find_similar.tasks.query_region_embed"]
         expires = timezone.datetime.fromisoformat(queued[0]["headers"]["expires"])
         deadline = region.created_at + timedelta(seconds=settings.FIND_SIMILAR_QUERY_DEADLINE)
         assert abs((expires - deadline).total_seconds()) < 2
@@ -101,4 +101,4 @@ def test_a_worker_on_the_query_queue_computes_the_box_and_the_page_shows_the_res
     region = QueryRegion.objects.get(upload=upload, key__startswith="b")
     assert region.status == QueryRegion.Status.READY and region.mask
     log = celery_worker.log()
-    assert "recommender.tasks.query_region_embed" in log and "succeeded" in log
+    assert "find_similar.tasks.query_region_embed" in log and "succeeded" in log

@@ -2,7 +2,7 @@
 
 Locally that is a folder outside MEDIA_ROOT (PRIVATE_MEDIA_ROOT) with no URL at all, so no
 /media/ route or web server in front can serve or list the photos; the result page's photo
-view (recommender.views.find_similar_photo) streams one to whoever has its unguessable
+view (find_similar.views.find_similar_photo) streams one to whoever has its unguessable
 result URL. With LOOKALIKE_S3_BUCKET it is a private prefix of the bucket.
 """
 
@@ -29,7 +29,7 @@ class PrivateFileSystemStorage(FileSystemStorage):
     def url(self, name):
         raise ValueError(
             "Uploaded photos have no public URL; link to the upload's photo view "
-            "(recommender:find_similar_photo) instead."
+            "(find_similar:find_similar_photo) instead."
         )
 
 

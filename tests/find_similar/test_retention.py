@@ -14,11 +14,11 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from config.celery_app import app
-from recommender.models import QueryImage
-from recommender.tasks import uploads_delete_expired
-from recommender.uploads import upload_create
+from find_similar.models import QueryImage
+from find_similar.tasks import uploads_delete_expired
+from find_similar.uploads import upload_create
 from shop.images import image_decode
-from tests.recommender.find_similar_support import scene_jpeg
+from tests.find_similar.support import scene_jpeg
 
 README = Path(django_settings.BASE_DIR) / "README.md"
 
@@ -43,7 +43,7 @@ def test_every_task_is_routed_to_a_queue_the_documented_workers_consume():
     queues = _documented_queues()
     assert queues >= {"crawl", "embed", "query"}, queues
     ours = sorted(n for n in app.tasks if n.split(".")[0] in ("shop", "recommender", "crawler"))
-    assert "recommender.tasks.uploads_delete_expired" in ours
+    assert "find_similar.tasks.uploads_delete_expired" in ours
     for name in ours:
         route = app.amqp.router.route({}, name)
         assert route["queue"].name in queues, f"{name} goes to {route['queue'].name!r}, which no worker reads"

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from recommender.models import QueryImage
-from tests.recommender.find_similar_support import _fresh_rate_limits, catalogue_create, scene_jpeg  # noqa: F401
+from find_similar.models import QueryImage
+from tests.find_similar.support import _fresh_rate_limits, catalogue_create, scene_jpeg  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("LOOKALIKE_SCREENSHOTS")  # a folder: save screenshots there to look at

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from recommender import views
+from find_similar import views
 
-app_name = "recommender"
+app_name = "find_similar"
 
 urlpatterns = [
     path("find-similar/", views.find_similar, name="find_similar"),

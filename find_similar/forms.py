@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from recommender.uploads import upload_decode
+from find_similar.uploads import upload_decode
 from shop.forms import PriceBoundField
 from shop.images import DecodedImage, ImageRejected
 from shop.models import Brand, Category

@@ -1,8 +1,8 @@
 """Which garments Find similar offers on a photo, and which one it searches first.
 
-The garment segmenter (segmentation.py) when its weights are installed; when they are not,
+The garment segmenter (recommender.segmentation) when its weights are installed; when they are not,
 or when it finds nothing, the regions placed on a person's body without downloaded
-weights (regions.py); with neither, no garments, and the page searches the main object
+weights (recommender.regions); with neither, no garments, and the page searches the main object
 (a box over the whole photo refined by GrabCut). The upload page and
 ``python -m bench.retrieval --region auto`` both go through here, so the benchmark
 measures exactly what a shopper gets.
@@ -10,19 +10,17 @@ measures exactly what a shopper gets.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from recommender.refine import box_refine, mask_decode, mask_encode
-
-logger = logging.getLogger(__name__)
+from find_similar.refine import box_refine, mask_decode, mask_encode
+from recommender.query import garments_find
 
 # Where a garment came from, stored with it on the upload.
 SEGMENTER = "segmenter"
-BODY = "body"  # placed on the body (regions.py)
+BODY = "body"  # placed on the body (recommender.regions)
 
 
 @dataclass
@@ -34,20 +32,8 @@ class Detected:
 def garments_detect(*, image: Image.Image) -> Detected:
     """The garments to offer on ``image``, in the form QueryImage.garments stores:
     {kind, box, score, area_share, mask (RLE), source}."""
-    from recommender.regions import garment_regions_propose
-    from recommender.segmentation import SegmenterUnavailable, get_segmenter
-
-    detected = Detected()
-    found, source = [], SEGMENTER
-    try:
-        segmenter = get_segmenter()
-    except SegmenterUnavailable as exc:
-        logger.warning("Garment detection unavailable, placing garments on the body instead: %s", exc)
-        detected.segmenter_unavailable = True
-    else:
-        found = segmenter.segment(image)
-    if not found:
-        found, source = garment_regions_propose(image=image), BODY
+    found = garments_find(image=image)
+    detected = Detected(segmenter_unavailable=found.segmenter_unavailable)
     detected.garments = [
         {
             "kind": g.kind,
@@ -55,9 +41,9 @@ def garments_detect(*, image: Image.Image) -> Detected:
             "score": round(float(g.score), 4),
             "area_share": round(float(g.area_share), 5),
             "mask": mask_encode(g.mask),
-            "source": source,
+            "source": found.source,
         }
-        for g in found
+        for g in found.garments
     ]
     return detected
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from recommender.models import QueryImage
-from tests.recommender.find_similar_support import _fresh_rate_limits, catalogue_create, jpeg  # noqa: F401
+from find_similar.models import QueryImage
+from tests.find_similar.support import _fresh_rate_limits, catalogue_create, jpeg  # noqa: F401
 from tests.recommender.test_regions import FOUND, painted_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -22,11 +22,11 @@ from django.utils import timezone
 
 from config.celery_app import app
 from conftest import _reset_broker_pools
-from recommender.models import QueryImage
-from recommender.uploads import upload_create
+from find_similar.models import QueryImage
+from find_similar.uploads import upload_create
 from shop.images import image_decode
 from tests.config.conftest import PrivateRedis, free_port
-from tests.recommender.find_similar_support import _fresh_rate_limits, scene_jpeg  # noqa: F401
+from tests.find_similar.support import _fresh_rate_limits, scene_jpeg  # noqa: F401
 
 URL = "/find-similar/"
 UNAVAILABLE = "temporarily unavailable"
@@ -138,10 +138,10 @@ def test_a_timed_out_pending_upload_is_left_out_of_the_duplicate_check(client, s
 def test_the_beat_sweep_queues_stale_pending_uploads_again(settings, tiny_segmenter):
     """A task lost with the broker (Redis restarted without persistence): the sweep, which
     beat runs every FIND_SIMILAR_REQUEUE_SECONDS... finds the upload and queues it again."""
-    from recommender.tasks import uploads_requeue_stale
+    from find_similar.tasks import uploads_requeue_stale
 
     entry = settings.CELERY_BEAT_SCHEDULE["find-similar-uploads-requeue-stale"]
-    assert entry["task"] == "recommender.tasks.uploads_requeue_stale"
+    assert entry["task"] == "find_similar.tasks.uploads_requeue_stale"
     data = scene_jpeg()
     lost, _ = upload_create(decoded=image_decode(data), size_bytes=len(data), client="a")
     fresh, _ = upload_create(decoded=image_decode(scene_jpeg(1)), size_bytes=len(data), client="b")
@@ -170,7 +170,7 @@ def test_the_segmentation_task_expires_when_the_waiting_page_gives_up(client, se
         queued = redis.Redis.from_url(redis_server.url(0)).lrange("query", 0, -1)
         assert len(queued) == 1
         headers = json.loads(queued[0])["headers"]
-        assert headers["task"] == "recommender.tasks.query_segment_upload"
+        assert headers["task"] == "find_similar.tasks.query_segment_upload"
         expires = timezone.datetime.fromisoformat(headers["expires"])
         deadline = upload.created_at + timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT)
         assert abs((expires - deadline).total_seconds()) < 2

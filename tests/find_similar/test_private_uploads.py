@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.uploads import upload_create
+from find_similar.uploads import upload_create
 from shop.images import image_decode
-from tests.recommender.find_similar_support import scene_jpeg
+from tests.find_similar.support import scene_jpeg
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from recommender.models import QueryImage
-from tests.recommender.find_similar_support import _fresh_rate_limits, jpeg, scene_jpeg  # noqa: F401
+from find_similar.models import QueryImage
+from tests.find_similar.support import _fresh_rate_limits, jpeg, scene_jpeg  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/find-similar/"

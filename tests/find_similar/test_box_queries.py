@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.forms import SearchForm
-from tests.recommender.find_similar_support import (  # noqa: F401
+from find_similar.forms import SearchForm
+from tests.find_similar.support import (  # noqa: F401
     _fresh_rate_limits,
     _module_catalogue,
     catalogue_fixture,
 )
-from tests.recommender.test_find_similar import uploaded  # noqa: F401
+from tests.find_similar.test_find_similar import uploaded  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -68,13 +68,13 @@ def test_hostile_boxes_on_the_result_page_are_a_message_not_a_500(client, upload
 
 
 def _box_regions(upload):
-    from recommender.models import QueryRegion
+    from find_similar.models import QueryRegion
 
     return QueryRegion.objects.filter(upload=upload, key__startswith="b")
 
 
 def test_boxes_are_snapped_to_a_grid_so_nearby_boxes_share_one_computed_region(client, uploaded):  # noqa: F811
-    from recommender.refine import BOX_GRID, box_snap
+    from find_similar.refine import BOX_GRID, box_snap
 
     w, h = uploaded.width, uploaded.height
     on_grid = [

@@ -2,9 +2,9 @@
 
 upload → validate (shop.images.image_decode) → store upright → segment (query queue, or
 in-process without a broker) → garments with masks → chosen garment, or a box snapped to a
-grid and refined by GrabCut → the recommender's query_embed (the code that indexed the
+grid and refined by GrabCut → recommender.query.region_embed (the code that indexed the
 catalogue), once per region on the query queue (QueryRegion) → kNN with filters → results,
-logged on the upload.
+logged on the upload. The recommender is reached only through recommender.query.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ from django.utils.translation import gettext_noop
 from PIL import Image
 
 from config.publishing import QueueUnavailable, task_publish
-from recommender.errors import ModelUnavailable
-from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import ProductColour, QueryImage, QueryRegion
-from recommender.refine import (
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.refine import (
     box_clip,
     box_refine,
     box_snap,
@@ -40,6 +38,15 @@ from recommender.refine import (
     mask_decode,
     mask_encode,
     mask_outline,
+)
+from recommender.query import (
+    GARMENT_CATEGORIES,
+    ModelUnavailable,
+    active_model_key,
+    product_histograms,
+    region_colour,
+    region_embed,
+    similar_products,
 )
 from shop.clients import client_address
 from shop.images import DecodedImage, ImageRejected, image_decode
@@ -131,7 +138,7 @@ def upload_segment_queue(*, upload: QueryImage) -> None:
     The task expires when the waiting page gives up (FIND_SIMILAR_SEGMENT_TIMEOUT after the
     upload): a worker that reaches it later would work for nobody.
     """
-    from recommender.tasks import query_segment_upload
+    from find_similar.tasks import query_segment_upload
 
     expires = upload.created_at + timedelta(seconds=settings.FIND_SIMILAR_SEGMENT_TIMEOUT)
     task_publish(query_segment_upload, str(upload.pk), expires=expires)
@@ -192,11 +199,11 @@ def upload_segment(*, upload: QueryImage) -> QueryImage:
     """Detect the garments on an upload and store them (boxes, scores, RLE masks).
 
     Missing segmenter weights are not a failure: the garments are placed on the person's
-    body instead (recommender.detection), or there are none and the page offers the main
+    body instead (find_similar.detection), or there are none and the page offers the main
     object and the crop box. Any other error marks it failed with a message for the
     shopper; the detail goes to the log.
     """
-    from recommender.detection import garments_detect
+    from find_similar.detection import garments_detect
 
     started = time.perf_counter()
     try:
@@ -277,7 +284,7 @@ class SearchOutcome:
     choice: Choice
     kind: str | None  # garment kind when a detected garment was chosen
     categories: list[str]
-    results: list = field(default_factory=list)  # recommender.selectors.SimilarProduct
+    results: list = field(default_factory=list)  # recommender.query.SimilarProduct
     query_histogram: np.ndarray | None = None
     result_histograms: dict[int, np.ndarray] = field(default_factory=dict)
     outline: list[list[tuple[int, int]]] = field(default_factory=list)  # of the searched region
@@ -287,10 +294,10 @@ class SearchOutcome:
 
 
 def upload_choice_default(upload: QueryImage) -> Choice:
-    """The default garment (recommender.detection.garment_default). Without garments, the
+    """The default garment (detection.garment_default). Without garments, the
     main object: a box over the whole photo refined by GrabCut, which beats the raw photo
     as a query (see refine.py); "Use the whole photo" remains a choice."""
-    from recommender.detection import garment_default
+    from find_similar.detection import garment_default
 
     index = garment_default(upload.garments)
     if index is not None:
@@ -333,8 +340,6 @@ def region_choice(key: str) -> Choice:
 
 def upload_region(*, upload: QueryImage, choice: Choice) -> QueryRegion | None:
     """The region of a normalized choice for the active model, if it was ever requested."""
-    from recommender.embedders import active_model_key
-
     return QueryRegion.objects.filter(
         upload=upload, key=region_key(choice), model_key=active_model_key()
     ).first()
@@ -345,8 +350,7 @@ def upload_region_request(*, upload: QueryImage, choice: Choice) -> QueryRegion:
     "query" queue, expiring at FIND_SIMILAR_QUERY_DEADLINE (without a broker it is computed
     right here, as in the demo). Raises QueueUnavailable, keeping nothing, if the broker
     does not take the task."""
-    from recommender.embedders import active_model_key
-    from recommender.tasks import query_region_embed
+    from find_similar.tasks import query_region_embed
 
     region, created = QueryRegion.objects.get_or_create(
         upload=upload, key=region_key(choice), model_key=active_model_key()
@@ -373,14 +377,12 @@ def upload_region_timed_out(region: QueryRegion) -> bool:
 
 def upload_region_compute(*, region: QueryRegion) -> QueryRegion:
     """Cut out and embed a region: a garment's mask, a box refined by GrabCut, or the whole
-    photo, embedded exactly as the catalogue was (services.query_embed) with the region's
+    photo, embedded exactly as the catalogue was (recommender.query.region_embed) with the region's
     model, plus its colour histogram. The query worker's work (query_region_embed).
 
     Missing weights mark it failed with error "unavailable" (the page says so, 503); any
     other error with a sentence for the shopper, the detail in the log.
     """
-    from recommender.services import query_colour, query_embed
-
     started = time.perf_counter()
     upload = region.upload
     choice = region_choice(region.key)
@@ -391,13 +393,13 @@ def upload_region_compute(*, region: QueryRegion) -> QueryRegion:
             mask = mask_decode(upload.garments[choice.garment]["mask"])
         elif choice.box is not None:
             mask = box_refine(image, choice.box)
-        vector, model_key = query_embed(image=image, mask=mask, model=region.model_key.split("@", 1)[0])
+        vector, model_key = region_embed(image=image, mask=mask, model=region.model_key.split("@", 1)[0])
         if model_key != region.model_key:
             raise RuntimeError(
                 f"the query worker embeds with {model_key}, the site searches {region.model_key}"
             )
         region.vector = vector
-        region.histogram = np.asarray(query_colour(image=image, mask=mask)).round(5).tolist()
+        region.histogram = np.asarray(region_colour(image=image, mask=mask)).round(5).tolist()
         region.mask = mask_encode(mask) if choice.box is not None else None
         region.status = QueryRegion.Status.READY
         region.error = ""
@@ -438,8 +440,6 @@ def upload_search(
     from the query worker first); without one it is computed here, in-process. Raises
     ModelUnavailable when the embedder's weights are missing.
     """
-    from recommender.selectors import similar_products
-
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     choice = upload_choice_normalize(upload=upload, choice=choice)
@@ -474,11 +474,7 @@ def upload_search(
         k=count,
         query_histogram=query_histogram,
     )
-    histograms = dict(
-        ProductColour.objects.filter(product_id__in=[r.product.pk for r in results]).values_list(
-            "product_id", "histogram"
-        )
-    )
+    histograms = product_histograms(product_ids=[r.product.pk for r in results])
     timings["knn"] = time.perf_counter() - clock
 
     chosen: dict = {"whole": True}
@@ -503,7 +499,7 @@ def upload_search(
         categories=categories,
         results=results,
         query_histogram=query_histogram,
-        result_histograms={pk: np.asarray(h) for pk, h in histograms.items()},
+        result_histograms=histograms,
         outline=mask_outline(area) if mask is not None else [],
         box=mask_box(area),
         model_key=region.model_key,
@@ -513,8 +509,6 @@ def upload_search(
 
 def upload_region_request_local(*, upload: QueryImage, choice: Choice) -> QueryRegion:
     """The region's row for an in-process computation (no task queued)."""
-    from recommender.embedders import active_model_key
-
     region, _ = QueryRegion.objects.get_or_create(
         upload=upload, key=region_key(choice), model_key=active_model_key()
     )
