@@ -185,8 +185,8 @@ def query_vectors(
 ):
     """(vector, model key, colour histogram, categories) per query through the production
     query code; ``boxes`` (file name -> x0, y0, x1, y1) stands in for a shopper's crop box."""
-    from recommender.labels import GARMENT_CATEGORIES
     from recommender.services import query_colour, query_embed
+    from shop.garments import GARMENT_CATEGORIES
     from shop.images import image_decode
 
     segmenter = None

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy
 from find_similar.uploads import upload_decode
 from shop.forms import PriceBoundField
 from shop.images import DecodedImage, ImageRejected
-from shop.models import Brand, Category
+from shop.models import Category
+from shop.selectors import brands_with_products
 
 
 class UploadForm(forms.Form):
@@ -93,7 +94,7 @@ class SearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [(c, c) for c in currencies]
         categories = categories if categories is not None else Category.objects.all()
-        brands = brands if brands is not None else Brand.objects.filter(products__is_active=True).distinct()
+        brands = brands if brands is not None else brands_with_products()
         self.fields["category"].choices = [(c.slug, c.display_name) for c in categories]
         self.fields["brand"].choices = [("", _("Any brand"))] + [(b.slug, b.name) for b in brands]
 

@@ -1,9 +1,10 @@
 """Turn a shopper's rough crop box into a garment mask with OpenCV GrabCut.
 
-Why: on held-out model-photo ↔ catalogue-shot pairs (offline EfficientNet-Lite0 weights) the team
-measured R@10 0.42 for a plain box around the garment, 0.47 for the same box refined by GrabCut
-with the background painted white, and 0.49 for a perfect mask. So a drawn box is refined before
-embedding, and the same refinement stands in for the segmenter when its weights are missing.
+Why: a box holds background that a catalogue shot on white does not, and the embedding sees
+it. The box is refined before embedding, and the same refinement stands in for the segmenter
+when its weights are missing. What it buys is measured by ``python -m bench.retrieval --region
+box whole`` (docs/benchmarks.md, section "retrieval-people": on painted people, recall@10 0.97
+for the shopper's box refined by GrabCut against 0.34 for the whole photo, colour re-rank off).
 
 Also here: the small mask geometry the pages need (run-length encoding for storage, outlines
 for the SVG overlay).

@@ -40,7 +40,6 @@ from find_similar.refine import (
     mask_outline,
 )
 from recommender.query import (
-    GARMENT_CATEGORIES,
     ModelUnavailable,
     active_model_key,
     product_histograms,
@@ -49,6 +48,7 @@ from recommender.query import (
     similar_products,
 )
 from shop.clients import client_address
+from shop.garments import GARMENT_CATEGORIES
 from shop.images import DecodedImage, ImageRejected, image_decode
 
 logger = logging.getLogger(__name__)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from urllib.parse import urlencode
 
-import numpy as np
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -21,8 +17,8 @@ from django_ratelimit.decorators import ratelimit
 from config.publishing import QueueUnavailable
 from find_similar.forms import SearchForm, UploadForm
 from find_similar.models import QueryImage, QueryRegion
-from find_similar.plots import colour_comparison_svg
-from find_similar.refine import box_clip, mask_decode, mask_outline
+from find_similar.presenters import is_full_box, result_context
+from find_similar.refine import box_clip
 from find_similar.uploads import (
     Choice,
     client_hash,
@@ -37,11 +33,9 @@ from find_similar.uploads import (
     upload_search,
     upload_timed_out,
 )
-from recommender.query import GARMENT_CATEGORIES
-from shop.fragments import fragment_key, product_card_values
 from shop.images import ImageRejected
-from shop.models import Brand, Category, Product
-from shop.selectors import catalogue_currencies
+from shop.models import Category, Product
+from shop.selectors import brands_with_products, catalogue_currencies
 
 logger = logging.getLogger(__name__)
 
@@ -154,27 +148,13 @@ def _choice_from(form: SearchForm, upload: QueryImage) -> Choice:
     return upload_choice_default(upload)
 
 
-def _is_full_box(choice: Choice, upload: QueryImage) -> bool:
-    return choice.box == (0, 0, upload.width, upload.height)
-
-
 def _is_new_box(choice: Choice, upload: QueryImage) -> bool:
     """A box the shopper drew (the full-photo box is the automatic default, not a drawing)."""
-    return choice.box is not None and not _is_full_box(choice, upload)
+    return choice.box is not None and not is_full_box(choice, upload)
 
 
 def _box_rate(group, request) -> str:
     return settings.FIND_SIMILAR_BOX_RATE
-
-
-def _query_string(base: dict, **changes) -> str:
-    # Not "if v": garment 0 is a real choice.
-    params = {
-        k: v
-        for k, v in {**base, **changes}.items()
-        if v is not None and v is not False and v != "" and v != []
-    }
-    return "?" + urlencode(params, doseq=True)
 
 
 @require_GET
@@ -199,13 +179,11 @@ def find_similar_result(request, pk):
         context["error"] = problem
         return render(request, "find_similar/find_similar_failed.html", context)
 
-    categories = list(Category.objects.all())
-    brands = list(
-        Brand.objects.annotate(active=Count("products", filter=Q(products__is_active=True))).filter(
-            active__gt=0
-        )
+    categories, brands, currencies = (
+        list(Category.objects.all()),
+        brands_with_products(),
+        catalogue_currencies(),
     )
-    currencies = catalogue_currencies()
     form = SearchForm(request.GET, categories=categories, brands=brands, currencies=currencies)
     choice = _choice_from(form, upload)
     valid = form.is_valid()
@@ -271,115 +249,19 @@ def find_similar_result(request, pk):
         count=data["n"],
         region=region,
     )
-    # The filter form shows what was searched, including the preselected categories.
-    shown_filters = {
-        "f": 1,
-        "category": outcome.categories,
-        "price_min": data.get("price_min"),
-        "price_max": data.get("price_max"),
-        "currency": currency,
-        "brand": data.get("brand") or "",
-    }
-    choice_params = {
-        "garment": outcome.choice.garment,
-        "box": ",".join(str(v) for v in outcome.choice.box) if outcome.choice.box else None,
-        "whole": 1 if outcome.choice.whole else None,
-    }
-    filter_form = SearchForm(
-        initial={**shown_filters, **choice_params},
-        categories=categories,
-        brands=brands,
-        currencies=currencies,
-    )
-    garments = []
-    for index, garment in enumerate(upload.garments):
-        garments.append(
-            {
-                "index": index,
-                "kind": garment["kind"],
-                "label": _garment_label(garment["kind"]),
-                "box": garment["box"],
-                "score_percent": round(garment["score"] * 100),
-                "outline": _svg_paths(mask_outline(mask_decode(garment["mask"]))),
-                "selected": outcome.choice.garment == index,
-                # Choosing another garment starts from its own category preselection.
-                "url": _query_string(
-                    {k: v for k, v in shown_filters.items() if k not in ("f", "category")}, garment=index
-                ),
-            }
-        )
-    results = [
-        {
-            "product": item.product,
-            "similarity_percent": item.similarity_percent,
-            # Drawn by the template (it calls what it is given), so only when the rendered
-            # results are not in the cache already; once, though the template asks twice.
-            "plot": functools.cache(
-                functools.partial(
-                    colour_comparison_svg, outcome.query_histogram, outcome.result_histograms[item.product.pk]
-                )
-            )
-            if item.product.pk in outcome.result_histograms and outcome.query_histogram is not None
-            else None,
-        }
-        for item in outcome.results
-    ]
-    n = data["n"]
-    more = None
-    if len(outcome.results) >= n and n < settings.FIND_SIMILAR_RESULTS_MAX:
-        more = _query_string({**shown_filters, **choice_params}, n=n + settings.FIND_SIMILAR_RESULTS_STEP)
     context.update(
-        {
-            "form": filter_form,
-            "form_errors": None if valid else form.errors,
-            "garments": garments,
-            "choice": outcome.choice,
-            "kind_label": _garment_label(outcome.kind) if outcome.kind else None,
-            "region_outline": _svg_paths(outcome.outline) if outcome.choice.box else "",
-            "user_box": None if _is_full_box(outcome.choice, upload) else _rect(outcome.choice.box),
-            # The automatic default without garments: the main object, cut out by GrabCut.
-            "main_object": _is_full_box(outcome.choice, upload),
-            "results": results,
-            "more_url": more,
-            "whole_url": _query_string(
-                {k: v for k, v in shown_filters.items() if k not in ("f", "category")}, whole=1
-            ),
-            "preselected": GARMENT_CATEGORIES.get(outcome.kind, []) if outcome.kind else [],
-            "count": n,
-            "currencies": currencies,
-            # Labels sized in photo pixels (the overlay's units): ~3.5% of the longer side.
-            "label_size": round(max(upload.width, upload.height) * 0.035, 1),
-            "label_stroke": round(max(upload.width, upload.height) * 0.006, 1),
-            # The filter form and the result cards are cached as rendered (shop/fragments.py)
-            # under keys of all they show: a filter change re-renders only what changed.
-            "fragment_seconds": settings.SHOP_FRAGMENT_CACHE_SECONDS,
-            "filters_key": fragment_key(
-                sorted((k, str(v)) for k, v in {**shown_filters, **choice_params}.items()),
-                (outcome.choice.garment, outcome.choice.box, outcome.choice.whole),
-                [(c.slug, c.name) for c in categories],
-                [(b.slug, b.name) for b in brands],
-                currencies,
-                None if valid else form.errors.get_json_data(),
-            ),
-            "results_key": fragment_key(
-                _histogram_key(outcome.query_histogram),
-                [
-                    (
-                        product_card_values(item.product),
-                        item.product.product_url,
-                        item.similarity_percent,
-                        _histogram_key(outcome.result_histograms.get(item.product.pk)),
-                    )
-                    for item in outcome.results
-                ],
-            ),
-        }
+        result_context(
+            upload=upload,
+            outcome=outcome,
+            form=form,
+            data=data,
+            currency=currency,
+            categories=categories,
+            brands=brands,
+            currencies=currencies,
+        )
     )
     return render(request, "find_similar/find_similar_result.html", context)
-
-
-def _histogram_key(histogram) -> bytes | None:
-    return None if histogram is None else np.asarray(histogram, dtype=np.float32).tobytes()
 
 
 @require_GET
@@ -398,34 +280,3 @@ def find_similar_photo(request, pk):
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-def _rect(box) -> dict | None:
-    if not box:
-        return None
-    x0, y0, x1, y1 = box
-    return {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}
-
-
-def _garment_label(kind: str) -> str:
-    from shop.garments import GARMENT_KINDS
-
-    labels = {
-        "top": _("Top"),
-        "pants": _("Pants"),
-        "bottoms": _("Bottoms"),
-        "skirt": _("Skirt"),
-        "dress": _("Dress"),
-        "shoes": _("Shoes"),
-        "bag": _("Bag"),
-        "hat": _("Hat"),
-        "scarf": _("Scarf"),
-        "belt": _("Belt"),
-        "sunglasses": _("Sunglasses"),
-    }
-    return labels.get(kind) or str(GARMENT_KINDS.get(kind, kind))
-
-
-def _svg_paths(polygons) -> str:
-    """SVG path data ("M x,y L ... Z") for outline polygons in photo pixels."""
-    return " ".join("M" + " L".join(f"{x},{y}" for x, y in polygon) + " Z" for polygon in polygons)

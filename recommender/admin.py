@@ -1,16 +1,11 @@
-"""Admin: embeddings per model, colour statistics, and re-index actions on products."""
+"""Admin: embeddings per model and colour statistics. Re-indexing is the shop's admin action
+(it marks products; the recommender pulls the work, recommender/receivers.py)."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.utils.translation import gettext, ngettext
-from django.utils.translation import gettext_lazy as _
+from django.contrib import admin
 
-from config.publishing import QueueUnavailable, task_publish
 from recommender.models import Embedding, ProductColour
-from recommender.services import embedding_mark_products
-from recommender.tasks import embed_pending
-from shop.admin import ProductAdmin
 from shop.admin_lists import BoundedChangeListAdmin
 
 
@@ -45,55 +40,3 @@ class ProductColourAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-def _queue_embedding(modeladmin, request) -> None:
-    """Queue the embedding sweep now (changelist actions run in autocommit: the marks are
-    saved). With the broker down the marks stay, and the periodic sweep picks them up."""
-    try:
-        task_publish(embed_pending)
-    except QueueUnavailable:
-        modeladmin.message_user(
-            request,
-            gettext(
-                "The task queue is unavailable right now, so the products are marked but not queued "
-                "yet; the periodic re-index sweep picks them up within 15 minutes."
-            ),
-            messages.WARNING,
-        )
-
-
-@admin.action(description=_("Re-index selected products (compute their image embeddings again)"))
-def reindex_selected(modeladmin, request, queryset):
-    count = embedding_mark_products(product_ids=queryset.values_list("pk", flat=True))
-    _queue_embedding(modeladmin, request)
-    modeladmin.message_user(
-        request,
-        ngettext(
-            "%(count)d product was queued for re-indexing; its vector is replaced when the worker is done.",
-            "%(count)d products were queued for re-indexing; their vectors are replaced when the worker "
-            "is done.",
-            count,
-        )
-        % {"count": count},
-        messages.SUCCESS,
-    )
-
-
-@admin.action(description=_("Re-index the whole catalogue (all active products)"))
-def reindex_all(modeladmin, request, queryset):
-    count = embedding_mark_products()
-    _queue_embedding(modeladmin, request)
-    modeladmin.message_user(
-        request,
-        _(
-            "%(count)d products were queued for re-indexing. Current vectors keep serving until "
-            "each one is replaced."
-        )
-        % {"count": count},
-        messages.SUCCESS,
-    )
-
-
-# The shop's ProductAdmin leaves its actions list for the recommender to fill.
-ProductAdmin.actions = [*ProductAdmin.actions, reindex_selected, reindex_all]

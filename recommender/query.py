@@ -16,7 +16,6 @@ from PIL import Image
 
 from recommender.embedders import active_model_key
 from recommender.errors import ModelUnavailable
-from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import ProductColour
 from recommender.segmentation import Garment
 from recommender.selectors import SimilarProduct, similar_products
@@ -24,7 +23,6 @@ from recommender.selectors import SimilarProduct, similar_products
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "GARMENT_CATEGORIES",
     "Found",
     "Garment",
     "ModelUnavailable",

@@ -19,9 +19,9 @@ from PIL import Image
 from recommender.colour import rgb_histogram, rgb_stats
 from recommender.duplicates import image_phash, image_phash_fine, near_duplicate_groups
 from recommender.embedders import active_model_key, get_embedder
-from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import Embedding, ProductColour, Region
 from recommender.preprocess import garment_on_white
+from shop.garments import GARMENT_CATEGORIES
 from shop.images import ImageRejected, image_decode
 from shop.models import Product
 from shop.services import product_image_flag
@@ -187,15 +187,6 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
         "Embedded %d products with %s (%d failed)", len(result.embedded), result.model_key, len(result.failed)
     )
     return result
-
-
-def embedding_mark_products(*, product_ids=None) -> int:
-    """Mark products for (re)embedding with the active model; None marks every active
-    product with an image. Returns how many were marked."""
-    qs = Product.objects.active().exclude(image="")
-    if product_ids is not None:
-        qs = qs.filter(pk__in=list(product_ids))
-    return qs.update(needs_embedding=True, image_error="")
 
 
 def image_hashes_fill(*, product_ids: list[int]) -> tuple[int, dict[int, str]]:

@@ -376,3 +376,13 @@ def _feed_image_bytes(*, row, folder: Path, product: Product | None) -> bytes | 
         ) from None
     except OSError as exc:
         raise FeedRowError(f"The image file {row.image} cannot be read ({exc.strerror}).") from None
+
+
+def products_mark_for_embedding(*, product_ids=None) -> int:
+    """Mark products for (re)embedding (the embeddable ones; None: every one) and clear a
+    flagged image error, so the indexer tries again. Returns how many were marked. Announcing
+    it is the caller's part (shop.signals)."""
+    qs = Product.objects.embeddable()
+    if product_ids is not None:
+        qs = qs.filter(pk__in=list(product_ids))
+    return qs.update(needs_embedding=True, image_error="")

@@ -424,10 +424,11 @@ RECOMMENDER_HNSW_MAX_SCAN_TUPLES = env.int("RECOMMENDER_HNSW_MAX_SCAN_TUPLES", d
 RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance
 # over the nearest RECOMMENDER_COLOUR_RERANK_POOL candidates; 0 disables it. Measured with
-# `manage.py evaluate_retrieval --limit 300` (efficientnet-lite0, synthetic street copies of
-# the demo photos): recall@10 0.943 without, 0.967 at w=0.2 (0.957 at 0.1, 0.953 at 0.4,
-# 0.923 at 0.5); a re-rank of the nearest 50 scores the same as putting the histogram in the
-# stored vector, and keeps the vectors model-only and the weight tunable without re-indexing.
+# `python -m bench.retrieval --people 100 --people-catalogue 150 --region auto box whole
+# --colour-weights 0.1 0.2 0.3 0.5` (docs/benchmarks.md, "retrieval-people"; efficientnet-lite0,
+# painted people): for the page's default region recall@10 0.85 without, 0.90 at w=0.2, MRR
+# best at 0.2; 0.5 is worse for every region. A re-rank keeps the vectors model-only and the
+# weight tunable without re-indexing.
 RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.2)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
 # How many alternatives a product page shows.

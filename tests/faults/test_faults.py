@@ -20,9 +20,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from find_similar.models import QueryImage
+from find_similar.tasks import uploads_requeue_stale
 from recommender.embedders import active_model_key
 from recommender.models import Embedding
-from recommender.tasks import embed_pending, embed_products, uploads_requeue_stale
+from recommender.tasks import embed_pending, embed_products
 from shop.models import Product
 from tests.faults.conftest import postgres_restart
 from tests.find_similar.support import scene_jpeg

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from find_similar.models import QueryImage
 from find_similar.uploads import upload_segment
-from recommender.labels import GARMENT_CATEGORIES
+from shop.garments import GARMENT_CATEGORIES
 from shop.models import Product
 from tests.find_similar.support import (  # noqa: F401
     _fresh_rate_limits,
@@ -252,11 +252,13 @@ def test_a_repeat_result_page_draws_no_plot_yet_shows_changes_at_once(
 ):
     """The filter form and the result cards are cached as rendered, under keys of all they
     show (shop/fragments.py): a repeat page draws no colour plot, a changed price shows."""
-    from find_similar import views
+    from find_similar import presenters
 
     drawn = []
-    original = views.colour_comparison_svg
-    monkeypatch.setattr(views, "colour_comparison_svg", lambda *a, **k: drawn.append(1) or original(*a, **k))
+    original = presenters.colour_comparison_svg
+    monkeypatch.setattr(
+        presenters, "colour_comparison_svg", lambda *a, **k: drawn.append(1) or original(*a, **k)
+    )
     url, query = uploaded.get_absolute_url(), {"whole": 1, "f": 1}
     first = client.get(url, query).content.decode()
     assert len(drawn) == len(catalogue)

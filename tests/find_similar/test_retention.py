@@ -42,7 +42,9 @@ def _upload(seed: int, *, days_old: int = 0) -> QueryImage:
 def test_every_task_is_routed_to_a_queue_the_documented_workers_consume():
     queues = _documented_queues()
     assert queues >= {"crawl", "embed", "query"}, queues
-    ours = sorted(n for n in app.tasks if n.split(".")[0] in ("shop", "recommender", "crawler"))
+    ours = sorted(
+        n for n in app.tasks if n.split(".")[0] in ("shop", "recommender", "crawler", "find_similar", "looks")
+    )
     assert "find_similar.tasks.uploads_delete_expired" in ours
     for name in ours:
         route = app.amqp.router.route({}, name)
@@ -54,11 +56,11 @@ def test_deleting_uploads_in_the_admin_deletes_their_photos(admin_client):
     one, two, three = _upload(0), _upload(1), _upload(2)
     paths = [Path(u.image.path) for u in (one, two, three)]
     assert all(p.is_file() for p in paths)
-    response = admin_client.post(f"/admin/recommender/queryimage/{one.pk}/delete/", {"post": "yes"})
+    response = admin_client.post(f"/admin/find_similar/queryimage/{one.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not paths[0].exists()
     response = admin_client.post(
-        "/admin/recommender/queryimage/",
+        "/admin/find_similar/queryimage/",
         {"action": "delete_selected", "_selected_action": [two.pk, three.pk], "post": "yes"},
     )
     assert response.status_code == 302

@@ -106,12 +106,12 @@ def test_a_celery_worker_segments_uploads_on_the_query_queue(client, worker_segm
 def test_admin_lists_uploads_with_thumbnail_garments_choice_and_filters(admin_client, client, tiny_segmenter):
     upload = upload_segment(upload=_pending_upload())
     client.get(upload.get_absolute_url(), {"f": 1, "price_max": "30000", "garment": 0})
-    changelist = admin_client.get("/admin/recommender/queryimage/")
+    changelist = admin_client.get("/admin/find_similar/queryimage/")
     html = changelist.content.decode()
     assert changelist.status_code == 200
     assert f'<img src="/find-similar/{upload.pk}/photo/"' in html
     upload.refresh_from_db()
     assert upload.garments[0]["kind"] in html and "–30000" in html
-    detail = admin_client.get(f"/admin/recommender/queryimage/{upload.pk}/change/")
+    detail = admin_client.get(f"/admin/find_similar/queryimage/{upload.pk}/change/")
     assert detail.status_code == 200 and upload.get_absolute_url() in detail.content.decode()
-    assert admin_client.get("/admin/recommender/queryimage/add/").status_code == 403
+    assert admin_client.get("/admin/find_similar/queryimage/add/").status_code == 403
