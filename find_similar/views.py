@@ -157,11 +157,9 @@ def _box_rate(group, request) -> str:
     return settings.FIND_SIMILAR_BOX_RATE
 
 
-@require_GET
-def find_similar_result(request, pk):
-    """The stable result page of an upload: waiting, failed, or garments and results."""
-    upload = get_object_or_404(QueryImage.objects.select_related("source_product"), pk=pk)
-    context = {"upload": upload}
+def _upload_not_searchable(request, *, upload: QueryImage, context: dict) -> HttpResponse | None:
+    """The page of an upload that cannot be searched yet or at all: waiting for its garments,
+    given up on, failed, or too small; None when it can be searched."""
     if upload.status == QueryImage.Status.PENDING:
         if upload_timed_out(upload):
             context["error"] = _(
@@ -178,26 +176,15 @@ def find_similar_result(request, pk):
     if problem:
         context["error"] = problem
         return render(request, "find_similar/find_similar_failed.html", context)
+    return None
 
-    categories, brands, currencies = (
-        list(Category.objects.all()),
-        brands_with_products(),
-        catalogue_currencies(),
-    )
-    form = SearchForm(request.GET, categories=categories, brands=brands, currencies=currencies)
-    choice = _choice_from(form, upload)
-    valid = form.is_valid()
-    data = form.cleaned_data if valid else {"n": settings.FIND_SIMILAR_RESULTS_STEP}
-    # Prices compare within one currency: the shopper's choice, else the product searched
-    # from, else the catalogue's most common.
-    currency = (
-        data.get("currency")
-        or (upload.source_product.currency if upload.source_product else None)
-        or (currencies[0] if currencies else None)
-    )
-    # The region's vector comes from the query worker (a new box: rate-limited, snapped,
-    # queued with a deadline); until it is there the page waits and refreshes itself.
-    choice = upload_choice_normalize(upload=upload, choice=choice)
+
+def _region_ready(
+    request, *, upload: QueryImage, choice: Choice, context: dict
+) -> QueryRegion | HttpResponse:
+    """The ready region of a normalized choice, or the page to show until it is: waiting
+    (queued now, or still computing), too many new boxes (429), the queue or the embedder
+    unavailable (503), or the region's failure (shown once; the next visit tries again)."""
     region = upload_region(upload=upload, choice=choice)
     if region is None:
         if _is_new_box(choice, upload) and is_ratelimited(
@@ -238,6 +225,39 @@ def find_similar_result(request, pk):
             return render(request, "find_similar/find_similar_failed.html", context, status=503)
         context["error"] = _(region.error)  # stored in English (gettext_noop)
         return render(request, "find_similar/find_similar_failed.html", context)
+    return region
+
+
+@require_GET
+def find_similar_result(request, pk):
+    """The stable result page of an upload: waiting, failed, or garments and results."""
+    upload = get_object_or_404(QueryImage.objects.select_related("source_product"), pk=pk)
+    context = {"upload": upload}
+    waiting_or_failed = _upload_not_searchable(request, upload=upload, context=context)
+    if waiting_or_failed is not None:
+        return waiting_or_failed
+    categories, brands, currencies = (
+        list(Category.objects.all()),
+        brands_with_products(),
+        catalogue_currencies(),
+    )
+    form = SearchForm(request.GET, categories=categories, brands=brands, currencies=currencies)
+    choice = _choice_from(form, upload)
+    valid = form.is_valid()
+    data = form.cleaned_data if valid else {"n": settings.FIND_SIMILAR_RESULTS_STEP}
+    # Prices compare within one currency: the shopper's choice, else the product searched
+    # from, else the catalogue's most common.
+    currency = (
+        data.get("currency")
+        or (upload.source_product.currency if upload.source_product else None)
+        or (currencies[0] if currencies else None)
+    )
+    # The region's vector comes from the query worker (a new box: rate-limited, snapped,
+    # queued with a deadline); until it is there the page waits and refreshes itself.
+    choice = upload_choice_normalize(upload=upload, choice=choice)
+    region = _region_ready(request, upload=upload, choice=choice, context=context)
+    if isinstance(region, HttpResponse):
+        return region
     outcome = upload_search(
         upload=upload,
         choice=choice,
