@@ -169,8 +169,8 @@ def catalogue_setup(*, rows: int | None) -> None:
 
 def paths_prepare() -> dict[str, list[str]]:
     """The URLs of each page kind. Makes a Find-similar upload of a product's photo."""
-    from recommender.models import QueryImage
-    from recommender.uploads import upload_from_product
+    from find_similar.models import QueryImage
+    from find_similar.uploads import upload_from_product
     from shop.models import Product
 
     products = list(Product.objects.browsable().order_by("pk").values_list("pk", flat=True)[:24])

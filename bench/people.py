@@ -53,7 +53,7 @@ class PersonScene:
 def garment_cutout(path: Path, side: int = 360) -> tuple[Image.Image, np.ndarray]:
     """A garment cut out of its catalogue photo (the shop's own GrabCut over the whole
     photo), cropped to the cut-out: (RGB image, bool mask)."""
-    from recommender.refine import box_refine, mask_box
+    from find_similar.refine import box_refine, mask_box
 
     with Image.open(path) as src:
         image = src.convert("RGB")

@@ -9,7 +9,7 @@
 ``--region`` measures the path a shopper takes on the Find-similar page, on each query
 photo as the page stores it (upload_decode, then the stored JPEG copy):
 
-- ``auto``: the page's default choice (recommender.detection: the segmenter's largest
+- ``auto``: the page's default choice (find_similar.detection: the segmenter's largest
   garment when its weights are installed, else the top placed on the person's body, else
   the main object, GrabCut over the whole photo);
 - ``box``: the shopper's drag box from ``--boxes`` (header ``query,x0,y0,x1,y1``, in the
@@ -185,8 +185,8 @@ def query_vectors(
 ):
     """(vector, model key, colour histogram, categories) per query through the production
     query code; ``boxes`` (file name -> x0, y0, x1, y1) stands in for a shopper's crop box."""
-    from recommender.labels import GARMENT_CATEGORIES
     from recommender.services import query_colour, query_embed
+    from shop.garments import GARMENT_CATEGORIES
     from shop.images import image_decode
 
     segmenter = None
@@ -444,7 +444,7 @@ def photo_as_stored(data: bytes) -> tuple[Image.Image, float]:
     (upload_decode: upright, reduced to FIND_SIMILAR_IMAGE_MAX_SIDE) and re-read from the
     stored JPEG copy, which is what garment detection and the region worker open. Returns
     (image, scale from the upright file's pixels to the stored photo's)."""
-    from recommender.uploads import _store_copy, upload_decode
+    from find_similar.uploads import _store_copy, upload_decode
 
     with Image.open(io.BytesIO(data)) as raw:
         width = raw.width
@@ -471,9 +471,9 @@ def region_mask(
     true garment mask."""
     from types import SimpleNamespace
 
-    from recommender.detection import garments_detect, region_default_mask
-    from recommender.refine import box_refine
-    from recommender.uploads import Choice, upload_choice_normalize
+    from find_similar.detection import garments_detect, region_default_mask
+    from find_similar.refine import box_refine
+    from find_similar.uploads import Choice, upload_choice_normalize
 
     if region == "auto":
         started, cpu = time.perf_counter(), time.process_time()
@@ -683,7 +683,7 @@ def regions_body(results: list[RegionResult], *, label: str, timings: list, intr
         # CPU time (this process, all its threads) is what the issue's target counts; the
         # elapsed time also holds the waits of a machine shared with other work.
         body += (
-            f"\n\nRegion detection (`recommender.detection.garments_detect`, segmenter weights "
+            f"\n\nRegion detection (`find_similar.detection.garments_detect`, segmenter weights "
             f"{weights}), per stored photo of at most {settings.FIND_SIMILAR_IMAGE_MAX_SIDE} px, over"
             f" {len(ms)} photos (the first includes loading the detectors): CPU time median"
             f" {np.median(cpu_ms):.0f} ms, 90th percentile {np.percentile(cpu_ms, 90):.0f} ms; elapsed"

@@ -1,6 +1,6 @@
 """Peak memory of decoding one Find similar upload, per format and size.
 
-Each case runs in a fresh Python process: the decode of recommender.uploads.upload_decode (the
+Each case runs in a fresh Python process: the decode of find_similar.uploads.upload_decode (the
 upload form's) and the stored copy's encoding, with the pixel cap lifted so every size is
 decoded. The number is the growth of the process's peak resident memory over its resident
 memory just before the decode (Linux: the peak is reset through /proc/self/clear_refs, then read
@@ -68,7 +68,7 @@ def _child(path: str) -> None:
     django.setup()
     from django.test import override_settings
 
-    from recommender.uploads import _store_copy, upload_decode
+    from find_similar.uploads import _store_copy, upload_decode
 
     data = Path(path).read_bytes()
 

@@ -5,13 +5,18 @@ from django.urls import include, path
 from django.views.static import serve
 
 from config.settings.base import env
+from find_similar import urls as find_similar_urls
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # the language switcher posts here
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
-    path("", include("recommender.urls")),
+    path("", include("find_similar.urls")),
+    # The names Find similar's pages had while they lived in the recommender ("recommender:
+    # find_similar", ...): the same routes under the old namespace, so a template or link written
+    # before the move (issue 12) still reverses. The first include above answers every request.
+    path("", include((find_similar_urls.urlpatterns, "recommender"), namespace="recommender")),
     path("", include("looks.urls")),
     path("", include("shop.urls")),
     prefix_default_language=False,

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from recommender.forms import box_parse
-from recommender.refine import box_clip
-from recommender.uploads import Choice, region_key, upload_choice_normalize
+from find_similar.forms import box_parse
+from find_similar.refine import box_clip
+from find_similar.uploads import Choice, region_key, upload_choice_normalize
 from shop.services import PRICE_MAX
 
 # What a shopper may type around the number: thousands separators, spaces, the currency's sign.

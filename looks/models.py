@@ -18,7 +18,7 @@ from shop.models import TimeStampedModel
 class Look(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     upload = models.ForeignKey(
-        "recommender.QueryImage", on_delete=models.CASCADE, related_name="looks", verbose_name=_("upload")
+        "find_similar.QueryImage", on_delete=models.CASCADE, related_name="looks", verbose_name=_("upload")
     )
     budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2)
     # Prices are compared within this currency only (products in others are not candidates).
@@ -62,7 +62,7 @@ class LookSlot(models.Model):
 
     look = models.ForeignKey(Look, on_delete=models.CASCADE, related_name="slots", verbose_name=_("look"))
     position = models.PositiveSmallIntegerField(_("position"))
-    # The upload's region (recommender.uploads.region_key): "g<index>" a garment, "b<box>" a box.
+    # The upload's region (find_similar.uploads.region_key): "g<index>" a garment, "b<box>" a box.
     region_key = models.CharField(_("region"), max_length=60)
     kind = models.CharField(_("garment kind"), max_length=20, blank=True)  # blank: a box
     product = models.ForeignKey(

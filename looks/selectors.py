@@ -10,23 +10,19 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.uploads import Choice, region_key, upload_choice_default, upload_choice_normalize
 from looks.models import Look, LookSlot
-from recommender.labels import GARMENT_CATEGORIES
-from recommender.models import QueryImage, QueryRegion
-from recommender.selectors import SimilarProduct, similar_products
-from recommender.uploads import Choice, region_key, upload_choice_default, upload_choice_normalize
+from recommender.query import SimilarProduct, similar_products
 from shop.currency import Rates, exchange_rates_latest, money_round
+from shop.garments import GARMENT_CATEGORIES, garment_label
 
 
 def look_parts(*, upload: QueryImage) -> list[tuple[str, str]]:
     """(region key, label) of what the look form offers: the garments found on the photo
-    (recommender.detection: the segmenter's, or the regions placed on the body), else the
+    (find_similar.detection: the segmenter's, or the regions placed on the body), else the
     main object (the Find similar page's default)."""
-    from recommender.views import _garment_label
-
-    parts = [
-        (region_key(Choice(garment=i)), _garment_label(g["kind"])) for i, g in enumerate(upload.garments)
-    ]
+    parts = [(region_key(Choice(garment=i)), garment_label(g["kind"])) for i, g in enumerate(upload.garments)]
     if not parts:
         choice = upload_choice_normalize(upload=upload, choice=upload_choice_default(upload))
         parts = [(region_key(choice), _("The main object on the photo"))]
@@ -34,10 +30,8 @@ def look_parts(*, upload: QueryImage) -> list[tuple[str, str]]:
 
 
 def slot_label(slot: LookSlot, number: int) -> str:
-    from recommender.views import _garment_label
-
     if slot.kind:
-        return _garment_label(slot.kind)
+        return garment_label(slot.kind)
     return _("Area %(number)s") % {"number": number}
 
 

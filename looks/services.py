@@ -11,16 +11,16 @@ from babel.numbers import get_currency_precision
 from django.db import transaction
 from django.utils import timezone
 
-from looks.knapsack import Candidate, Slot, Solution, look_solve
-from looks.models import Look, LookSlot
-from looks.selectors import candidate_similarity
-from recommender.models import QueryImage, QueryRegion
-from recommender.uploads import (
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.uploads import (
     region_choice,
     upload_region,
     upload_region_request,
     upload_region_timed_out,
 )
+from looks.knapsack import Candidate, Slot, Solution, look_solve
+from looks.models import Look, LookSlot
+from looks.selectors import candidate_similarity
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def look_create(
     brand=None,
     allow_empty: bool = False,
 ) -> Look:
-    """A look over ``keys`` (region keys of the upload, recommender.uploads.region_key), not yet
+    """A look over ``keys`` (region keys of the upload, find_similar.uploads.region_key), not yet
     chosen: its page gets the regions' vectors and chooses."""
     look = Look.objects.create(
         upload=upload,
@@ -74,7 +74,7 @@ class Regions:
 
 def look_regions(*, look: Look, slots: list[LookSlot]) -> Regions:
     """The vectors of the look's garments and boxes, computed once per upload and model on the
-    query worker exactly as Find similar's (recommender.uploads); missing ones are queued
+    query worker exactly as Find similar's (find_similar.uploads); missing ones are queued
     (in-process without a broker). A failed or timed-out one is deleted, so the next visit
     tries again. Raises QueueUnavailable when the broker does not take a task."""
     out = Regions(ready={})

@@ -14,12 +14,12 @@ from django_ratelimit import ALL
 from django_ratelimit.core import is_ratelimited
 
 from config.publishing import QueueUnavailable
+from find_similar.models import QueryImage, QueryRegion
+from find_similar.uploads import upload_problem
 from looks.forms import LookForm
 from looks.models import Look
 from looks.selectors import candidate_similarity, look_candidates, look_parts, look_slot_views, look_slots
 from looks.services import EMPTY, look_choose, look_create, look_plan, look_regions
-from recommender.models import QueryImage, QueryRegion
-from recommender.uploads import upload_problem
 from shop.currency import exchange_rates_latest
 from shop.models import Brand
 from shop.selectors import catalogue_currencies

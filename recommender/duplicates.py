@@ -56,12 +56,11 @@ MIN_INFORMATIVE_BITS = 16
 # Bits (of 256) within which the fine hashes of a pHash match must also be; see above.
 NEAR_DUPLICATE_MAX_FINE_BITS = 30
 # pHash reads luminance only, so the same shot in another colour (a colour variant, a
-# different product) often hashes alike. Measured on 58 demo photos, each with its hue
-# turned by 120 degrees: 52 of the 58 variants are within 6 bits. Their colour distance
-# (recommender.colour.colour_distance of the garment histograms) has median 0.050, while
-# the same photo resized to 50 % and re-encoded at q70 stays at most 0.0081 (p99 0.0077).
-# 0.015 keeps every re-encode a duplicate and leaves 9 of 58 variants merged (mostly grey or
-# white garments, where turning the hue changes almost nothing).
+# different product) often hashes alike: a match must also be close in colour
+# (recommender.colour.colour_distance of the garment histograms). The bound sits above what
+# re-encoding or resizing a photo changes and below what turning its hue does; no script in the
+# repo measures the hue variants yet, so measure before changing it (`python -m
+# recommender.duplicates FOLDER` prints the re-encode and crop distances of the hashes).
 NEAR_DUPLICATE_MAX_COLOUR_DISTANCE = 0.015
 
 

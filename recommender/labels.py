@@ -58,23 +58,6 @@ GARMENT_KINDS: tuple[str, ...] = (
     "shoes",
 )
 
-# Garment kind -> shop Category slugs searched for it (shop/garments.py). The segmenter
-# cannot tell a jacket from a shirt ("upper-clothes") or shorts from trousers ("pants").
-GARMENT_CATEGORIES: dict[str, list[str]] = {
-    "top": ["top", "outer"],
-    "pants": ["pants", "shorts"],
-    # Placed on the body without a segmenter (regions.py), which cannot tell them apart.
-    "bottoms": ["pants", "shorts", "skirt"],
-    "skirt": ["skirt"],
-    "dress": ["dress"],
-    "shoes": ["shoes"],
-    "bag": ["bag"],
-    "hat": ["hat"],
-    "scarf": ["scarf"],
-    "belt": ["belt"],
-    "sunglasses": ["sunglasses"],
-}
-
 
 def garment_for_label(label: str) -> str | None:
     """The garment kind for a segmenter label name, or None for background/body parts."""

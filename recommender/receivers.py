@@ -18,8 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 @receiver(products_marked, dispatch_uid="recommender.embedding_queue_on_mark")
-def embedding_queue_on_mark(sender, source=None, **kwargs) -> None:
-    """Queue the sweep of products marked needs_embedding (embed_pending batches them)."""
+def embedding_queue_on_mark(sender, source=None, **kwargs) -> bool:
+    """Queue the sweep of products marked needs_embedding (embed_pending batches them);
+    False when the task queue did not take it (shop.signals.products_marked_send)."""
     try:
         task_publish(embed_pending)
     except QueueUnavailable:
@@ -28,3 +29,5 @@ def embedding_queue_on_mark(sender, source=None, **kwargs) -> None:
             "%s: marked products were not queued for embedding now; the periodic sweep will.",
             getattr(source, "slug", None) or sender,
         )
+        return False
+    return True

@@ -419,14 +419,31 @@ def _difference(other, product) -> Decimal | None:
     return other.price - product.price if other.currency == product.currency else None
 
 
-def product_alternatives_context(*, request, product) -> dict:
+@dataclass(frozen=True)
+class AlternativesFilters:
+    """The shopper's filters of a product's alternatives, read from the page's query string:
+    ``cheaper=1`` (strictly cheaper than the product), ``min_price``, ``max_price``."""
+
+    cheaper: bool = False
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+
+    @classmethod
+    def from_query(cls, query) -> AlternativesFilters:
+        """From a query string's mapping (``request.GET``); unreadable bounds are ignored."""
+        return cls(
+            cheaper=query.get("cheaper") in ("1", "on", "true"),
+            price_min=_decimal(query.get("min_price")),
+            price_max=_decimal(query.get("max_price")),
+        )
+
+
+def product_alternatives_context(*, product, filters: AlternativesFilters = AlternativesFilters()) -> dict:
     """Context for the "Similar alternatives" section of a product page.
 
-    Reads the shopper's filters from the query string: ``cheaper=1`` (strictly cheaper
-    than this product), ``min_price`` and ``max_price``. The nearest in-stock products of
-    the same category, excluding the product itself and near-duplicates of its photo
-    (recommender.duplicates), one per duplicate group; on a sold-out product the page
-    shows them first.
+    The nearest in-stock products of the same category, excluding the product itself and
+    near-duplicates of its photo (recommender.duplicates), one per duplicate group, within
+    the shopper's ``filters``; on a sold-out product the page shows them first.
 
     The ranking (ids and similarities) is cached per product, model and filters for
     RECOMMENDER_ALTERNATIVES_CACHE_SECONDS; the key holds the product's ``updated_at``, which
@@ -434,9 +451,7 @@ def product_alternatives_context(*, request, product) -> dict:
     changes show at once. The alternatives' rows are read fresh on every page: a price
     change, a product sold out or taken down shows at once too.
     """
-    cheaper = request.GET.get("cheaper") in ("1", "on", "true")
-    price_min = _decimal(request.GET.get("min_price"))
-    price_max = _decimal(request.GET.get("max_price"))
+    cheaper, price_min, price_max = filters.cheaper, filters.price_min, filters.price_max
     if cheaper:
         below = product.price - Decimal("0.01")
         price_max = below if price_max is None else min(price_max, below)
@@ -445,8 +460,8 @@ def product_alternatives_context(*, request, product) -> dict:
         "alternatives_first": not product.in_stock,
         "alternatives_filters": {
             "cheaper": cheaper,
-            "min_price": price_min if request.GET.get("min_price") else "",
-            "max_price": _decimal(request.GET.get("max_price")) or "",
+            "min_price": "" if filters.price_min is None else filters.price_min,
+            "max_price": filters.price_max or "",
         },
         "alternatives_pending": False,
         "alternatives_notice": embedder_fallback_notice(),
@@ -547,14 +562,15 @@ def products_pending_embedding(*, model_key: str, all_products: bool = False) ->
     """Ids of active products with an image that need a vector under ``model_key``, in id
     order: marked ones (for the active model), and any without an up-to-date vector
     (unless their image was flagged as unusable). ``all_products``: every one."""
-    qs = Product.objects.active().exclude(image="")
+    qs = Product.objects.embeddable()
     if not all_products:
         current = Embedding.objects.filter(
             product=OuterRef("pk"), model_key=model_key, image_sha256=OuterRef("image_sha256")
         )
         missing = ~Exists(current) & Q(image_error="")
         if model_key == active_model_key():
-            qs = qs.filter(Q(needs_embedding=True) | missing)
+            # Marked ones: the shop's own definition (ProductQuerySet.needing_embedding).
+            qs = qs.filter(Q(pk__in=Product.objects.needing_embedding().values("pk")) | missing)
         else:
             qs = qs.filter(missing)
     return list(qs.order_by("pk").values_list("pk", flat=True))

@@ -20,9 +20,9 @@ from recommender.attributes import attributes_compute
 from recommender.colour import rgb_histogram, rgb_stats
 from recommender.duplicates import image_phash, image_phash_fine, near_duplicate_groups
 from recommender.embedders import active_model_key, get_embedder
-from recommender.labels import GARMENT_CATEGORIES
 from recommender.models import Embedding, ProductColour, Region
 from recommender.preprocess import garment_on_white
+from shop.garments import GARMENT_CATEGORIES
 from shop.images import ImageRejected, image_decode
 from shop.models import Product
 from shop.services import AttributeRecord, product_attributes_record, product_image_flag
@@ -231,15 +231,6 @@ def attributes_compute_batch(*, product_ids: list[int]) -> tuple[int, dict[int, 
         done += 1
     product_attributes_record(records=records)
     return done, failed
-
-
-def embedding_mark_products(*, product_ids=None) -> int:
-    """Mark products for (re)embedding with the active model; None marks every active
-    product with an image. Returns how many were marked."""
-    qs = Product.objects.active().exclude(image="")
-    if product_ids is not None:
-        qs = qs.filter(pk__in=list(product_ids))
-    return qs.update(needs_embedding=True, image_error="")
 
 
 def image_hashes_fill(*, product_ids: list[int]) -> tuple[int, dict[int, str]]:

@@ -12,10 +12,9 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.utils.translation import gettext_noop
 
 from config.deliveries import deliveries_exhausted
-from config.publishing import QueueUnavailable, task_publish
+from config.publishing import task_publish
 from recommender.embedders import active_embedder_name, active_model_key, indexed_model_names
 from recommender.selectors import products_pending_embedding
 from recommender.services import embedding_compute_batch, same_item_groups_refresh
@@ -124,83 +123,3 @@ def embed_same_item_groups() -> dict:
     embed queue, next to the task that takes the hashes."""
     result = same_item_groups_refresh()
     return {"groups": result.groups, "grouped": result.grouped, "changed": result.changed}
-
-
-# --- Find similar: shoppers' uploads (routed to the "query" queue by name) --------------------
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
-def query_segment_upload(self, upload_id: str) -> str | None:
-    """Detect the garments on an upload. Idempotent: a redelivered task redoes the same work;
-    one that killed its worker CELERY_TASK_MAX_DELIVERIES times marks the upload failed."""
-    from recommender.models import QueryImage
-    from recommender.uploads import (
-        upload_choice_default,
-        upload_fail,
-        upload_problem,
-        upload_region_request,
-        upload_segment,
-    )
-
-    upload = QueryImage.objects.filter(pk=upload_id).first()
-    if upload is None:
-        logger.info("Upload %s is gone (deleted or expired); nothing to segment", upload_id)
-        return None
-    if deliveries_exhausted(self):
-        return upload_fail(
-            upload=upload,
-            # Stored untranslated: the result page translates it for each reader's language.
-            message=gettext_noop(
-                "This photo stopped our garment detection several times, so we gave up on it. "
-                "Please try another photo."
-            ),
-        ).status
-    upload = upload_segment(upload=upload)
-    if upload.status == QueryImage.Status.READY and not upload_problem(upload):
-        # Its result page opens on the default choice: have that region ready as well.
-        try:
-            upload_region_request(upload=upload, choice=upload_choice_default(upload))
-        except QueueUnavailable:
-            logger.warning("Upload %s: its default region was not queued; the page queues it", upload.pk)
-    return upload.status
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
-def query_region_embed(self, region_id: int) -> str | None:
-    """Cut out and embed one searched region of an upload (a box, a garment, the whole photo).
-    Expires at the result page's deadline; one that killed its worker
-    CELERY_TASK_MAX_DELIVERIES times is marked failed."""
-    from recommender.models import QueryRegion
-    from recommender.uploads import upload_region_compute
-
-    region = QueryRegion.objects.select_related("upload").filter(pk=region_id).first()
-    if region is None:
-        logger.info("Region %s is gone (its upload was deleted, or it was retried); nothing to do", region_id)
-        return None
-    if region.status != QueryRegion.Status.PENDING:
-        return region.status  # a redelivered task whose work is done
-    if deliveries_exhausted(self):
-        region.status = QueryRegion.Status.FAILED
-        region.error = gettext_noop(
-            "This part of your photo stopped our search worker several times. Please choose another "
-            "garment or box."
-        )
-        region.save(update_fields=["status", "error", "updated_at"])
-        return region.status
-    return upload_region_compute(region=region).status
-
-
-@shared_task(acks_late=True)
-def uploads_requeue_stale() -> int:
-    """Queue again pending uploads whose task was lost; beat runs it every 30 s."""
-    from recommender.uploads import uploads_requeue_stale as requeue_stale
-
-    return requeue_stale()
-
-
-@shared_task
-def uploads_delete_expired() -> int:
-    """Delete uploads (rows and photos) older than FIND_SIMILAR_RETENTION_DAYS; runs daily."""
-    from recommender.uploads import uploads_delete_expired as delete_expired
-
-    return delete_expired()

@@ -15,8 +15,13 @@ from shop.attributes import ATTRIBUTES
 from shop.currency import exchange_rate_is_stale
 from shop.images import ImageRejected, image_decode
 from shop.models import Brand, Category, ExchangeRate, PriceHistory, Product, ProductAttribute
-from shop.services import product_attribute_correct, product_delete, product_image_store
-from shop.signals import products_marked_announce
+from shop.services import (
+    product_attribute_correct,
+    product_delete,
+    product_image_store,
+    products_mark_for_embedding,
+)
+from shop.signals import products_marked_announce, products_marked_send
 
 
 def _thumbnail(product: Product, size: int) -> str:
@@ -114,6 +119,54 @@ class ProductAdminForm(forms.ModelForm):
         return upload
 
 
+@admin.action(description=_("Re-index selected products (compute their image embeddings again)"))
+def reindex_selected(modeladmin, request, queryset):
+    """Mark the products for re-embedding and announce it: indexing is pulled, so whoever
+    indexes the catalogue (the recommender) queues the work; current vectors keep serving."""
+    count = products_mark_for_embedding(product_ids=queryset.values_list("pk", flat=True))
+    _announce_marks(modeladmin, request)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d product was queued for re-indexing; its vector is replaced when the worker is done.",
+            "%(count)d products were queued for re-indexing; their vectors are replaced when the worker "
+            "is done.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+@admin.action(description=_("Re-index the whole catalogue (all active products)"))
+def reindex_all(modeladmin, request, queryset):
+    count = products_mark_for_embedding()
+    _announce_marks(modeladmin, request)
+    modeladmin.message_user(
+        request,
+        _(
+            "%(count)d products were queued for re-indexing. Current vectors keep serving until "
+            "each one is replaced."
+        )
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+def _announce_marks(modeladmin, request) -> None:
+    """Announce the marks now (changelist actions run in autocommit: they are saved). When the
+    indexer could not queue the work, say so: the marks stay and its periodic sweep takes them."""
+    if not products_marked_send(sender="shop.admin"):
+        modeladmin.message_user(
+            request,
+            gettext(
+                "The task queue is unavailable right now, so the products are marked but not queued "
+                "yet; the periodic re-index sweep picks them up within 15 minutes."
+            ),
+            messages.WARNING,
+        )
+
+
 @admin.register(Product)
 class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     form = ProductAdminForm
@@ -178,7 +231,7 @@ class ProductAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     inlines = [ProductAttributeInline, PriceHistoryInline]
     # Shops link over https; a bare "shop.example/x" typed in the admin means https too.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions: list = []  # other apps (recommender) add their actions here
+    actions = [reindex_selected, reindex_all]
 
     def save_model(self, request, obj, form, change):
         upload = form.cleaned_data.get("image") if "image" in form.changed_data else None

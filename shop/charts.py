@@ -1,5 +1,5 @@
 """The product page's price-history chart: a small inline SVG, like the colour plots
-(recommender/plots.py): no JavaScript, no plotting library, nothing fetched.
+(find_similar/plots.py): no JavaScript, no plotting library, nothing fetched.
 
 One step line per shop selling the item: a price holds from the day it was recorded until
 the next change, and the last one runs to today. This product's line is thick, the other

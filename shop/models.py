@@ -143,8 +143,14 @@ class ProductQuerySet(models.QuerySet):
             )
         )
 
+    def embeddable(self) -> ProductQuerySet:
+        """Products an indexer can embed: active, with an image."""
+        return self.filter(is_active=True).exclude(image="")
+
     def needing_embedding(self) -> ProductQuerySet:
-        return self.filter(needs_embedding=True, is_active=True).exclude(image="")
+        """The one definition of "needs embedding": embeddable and marked by a producer (an
+        import, a crawl, an admin edit or action); the recommender's sweep reads this."""
+        return self.embeddable().filter(needs_embedding=True)
 
 
 class Product(TimeStampedModel):

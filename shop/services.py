@@ -452,3 +452,13 @@ def product_attribute_correct(*, attribute: ProductAttribute, user=None) -> Prod
     attribute.corrected_by = user if user is not None and user.pk else None
     attribute.save()
     return attribute
+
+
+def products_mark_for_embedding(*, product_ids=None) -> int:
+    """Mark products for (re)embedding (the embeddable ones; None: every one) and clear a
+    flagged image error, so the indexer tries again. Returns how many were marked. Announcing
+    it is the caller's part (shop.signals)."""
+    qs = Product.objects.embeddable()
+    if product_ids is not None:
+        qs = qs.filter(pk__in=list(product_ids))
+    return qs.update(needs_embedding=True, image_error="")

@@ -20,3 +20,10 @@ products_marked = Signal()
 def products_marked_announce(*, sender: str, source=None) -> None:
     """Send ``products_marked`` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: products_marked.send(sender=sender, source=source))
+
+
+def products_marked_send(*, sender: str, source=None) -> bool:
+    """Send ``products_marked`` now, for a caller whose marks are already committed (an admin
+    action runs in autocommit). False when a subscriber could not take the work now (it returns
+    False, e.g. the task queue is down): the marks stay and its periodic sweep takes them."""
+    return all(response is not False for _, response in products_marked.send(sender=sender, source=source))

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "shop",
     "recommender",
     "crawler",
+    "find_similar",
     "looks",
 ]
 
@@ -53,7 +54,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check (which parses the body for its token): a body declared larger than
     # REQUEST_MAX_BYTES gets a 413 page without being read (after LocaleMiddleware: translated).
-    "recommender.upload_handlers.RequestSizeLimitMiddleware",
+    "find_similar.upload_handlers.RequestSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -160,7 +161,7 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("LOOKALIKE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Shoppers' uploaded photos live outside MEDIA_ROOT, so no web server or /media/ route that
 # serves product images can list or serve them; only their result page's photo view streams
-# one (recommender.storage).
+# one (config.storage).
 PRIVATE_MEDIA_ROOT = Path(env("LOOKALIKE_PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private")))
 # LOOKALIKE_S3_BUCKET: keep media in S3-compatible object storage (django-storages; AWS S3,
 # MinIO, R2 ...) instead of on local disk. Credentials come from the standard AWS_* variables
@@ -190,7 +191,7 @@ if S3_BUCKET:
     }
 else:
     MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    UPLOADS_STORAGE = {"BACKEND": "recommender.storage.PrivateFileSystemStorage"}
+    UPLOADS_STORAGE = {"BACKEND": "config.storage.PrivateFileSystemStorage"}
 STORAGES = {
     "default": MEDIA_STORAGE,
     "uploads": UPLOADS_STORAGE,
@@ -260,9 +261,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "crawler.tasks.*": {"queue": "crawl"},
     "recommender.tasks.embed_*": {"queue": "embed"},
-    "recommender.tasks.query_*": {"queue": "query"},
+    "find_similar.tasks.query_*": {"queue": "query"},
     # Deleting expired uploads is the query pipeline's housekeeping; "default" has no
     # consumer in the README's worker split (-Q crawl, -Q embed,query).
+    "find_similar.tasks.uploads_*": {"queue": "query"},
+    # Find similar's tasks under the names they had before they moved out of the recommender
+    # (issue 12; still registered for messages queued by the old code): the same queue.
+    "recommender.tasks.query_*": {"queue": "query"},
     "recommender.tasks.uploads_*": {"queue": "query"},
 }
 # Time limits per task kind, (soft, hard) in seconds. The soft limit raises
@@ -296,6 +301,11 @@ _TASK_KINDS = {
     "crawler.tasks.crawl_source": "crawl",
     "recommender.tasks.embed_products": "embed",
     "recommender.tasks.embed_pending": "embed",
+    "find_similar.tasks.query_segment_upload": "query",
+    "find_similar.tasks.query_region_embed": "query",
+    "find_similar.tasks.uploads_delete_expired": "housekeeping",
+    "find_similar.tasks.uploads_requeue_stale": "housekeeping",
+    # The same tasks under their names before issue 12 (find_similar.tasks.LEGACY_PREFIX).
     "recommender.tasks.query_segment_upload": "query",
     "recommender.tasks.query_region_embed": "query",
     "recommender.tasks.uploads_delete_expired": "housekeeping",
@@ -459,10 +469,11 @@ RECOMMENDER_HNSW_MAX_SCAN_TUPLES = env.int("RECOMMENDER_HNSW_MAX_SCAN_TUPLES", d
 RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance
 # over the nearest RECOMMENDER_COLOUR_RERANK_POOL candidates; 0 disables it. Measured with
-# `manage.py evaluate_retrieval --limit 300` (efficientnet-lite0, synthetic street copies of
-# the demo photos): recall@10 0.943 without, 0.967 at w=0.2 (0.957 at 0.1, 0.953 at 0.4,
-# 0.923 at 0.5); a re-rank of the nearest 50 scores the same as putting the histogram in the
-# stored vector, and keeps the vectors model-only and the weight tunable without re-indexing.
+# `python -m bench.retrieval --people 100 --people-catalogue 150 --region auto box whole
+# --colour-weights 0.1 0.2 0.3 0.5` (docs/benchmarks.md, "retrieval-people"; efficientnet-lite0,
+# painted people): for the page's default region recall@10 0.85 without, 0.90 at w=0.2, MRR
+# best at 0.2; 0.5 is worse for every region. A re-rank keeps the vectors model-only and the
+# weight tunable without re-indexing.
 RECOMMENDER_COLOUR_WEIGHT = env.float("RECOMMENDER_COLOUR_WEIGHT", default=0.2)
 RECOMMENDER_COLOUR_RERANK_POOL = env.int("RECOMMENDER_COLOUR_RERANK_POOL", default=50)
 # Attributes (shop.attributes): the colour name is computed offline with every embedding; the
@@ -530,7 +541,7 @@ FIND_SIMILAR_SEGMENT_TIMEOUT = env.int("FIND_SIMILAR_SEGMENT_TIMEOUT", default=1
 # so a lost task is queued again 45-75 s in, inside the waiting page's timeout.
 FIND_SIMILAR_REQUEUE_SECONDS = env.int("FIND_SIMILAR_REQUEUE_SECONDS", default=45)
 CELERY_BEAT_SCHEDULE["find-similar-uploads-requeue-stale"] = {
-    "task": "recommender.tasks.uploads_requeue_stale",
+    "task": "find_similar.tasks.uploads_requeue_stale",
     "schedule": 30,
 }
 # Results per "show more" step, and the most one page shows.
@@ -539,7 +550,7 @@ FIND_SIMILAR_RESULTS_MAX = env.int("FIND_SIMILAR_RESULTS_MAX", default=100)
 # Stop reading an upload at the first byte over UPLOAD_MAX_BYTES (the default handlers would
 # spool any size to disk first); then Django's own handlers, unchanged.
 FILE_UPLOAD_HANDLERS = [
-    "recommender.upload_handlers.UploadSizeLimitHandler",
+    "find_similar.upload_handlers.UploadSizeLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -564,7 +575,7 @@ LOOK_MAX_SLOTS = env.int("LOOK_MAX_SLOTS", default=8)
 LOOK_CANDIDATES = env.int("LOOK_CANDIDATES", default=10)
 # The retention task runs daily (django-celery-beat picks this up; editable in the admin).
 CELERY_BEAT_SCHEDULE["find-similar-uploads-delete-expired"] = {
-    "task": "recommender.tasks.uploads_delete_expired",
+    "task": "find_similar.tasks.uploads_delete_expired",
     "schedule": 24 * 60 * 60,
 }
 

@@ -14,7 +14,7 @@ MEDIA_ROOT = Path(env("LOOKALIKE_MEDIA_ROOT", default=tempfile.mkdtemp(prefix="l
 PRIVATE_MEDIA_ROOT = Path(env("LOOKALIKE_PRIVATE_MEDIA_ROOT", default=f"{MEDIA_ROOT}-private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "uploads": {"BACKEND": "recommender.storage.PrivateFileSystemStorage"},
+    "uploads": {"BACKEND": "config.storage.PrivateFileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

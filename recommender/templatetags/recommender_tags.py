@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 
-from recommender.selectors import product_alternatives_context
+from recommender.selectors import AlternativesFilters, product_alternatives_context
 
 register = template.Library()
 
@@ -13,4 +13,5 @@ register = template.Library()
 @register.inclusion_tag("recommender/_alternatives.html", takes_context=True)
 def product_alternatives(context, product) -> dict:
     """The "Similar alternatives" section of ``product``'s page, filtered by the query string."""
-    return {"product": product, **product_alternatives_context(request=context.request, product=product)}
+    filters = AlternativesFilters.from_query(context.request.GET)
+    return {"product": product, **product_alternatives_context(product=product, filters=filters)}

@@ -140,7 +140,7 @@ def test_s3_storage_by_setting_keeps_uploads_private(production_env):
     # Local disk is the default: uploads outside MEDIA_ROOT, with no URL.
     local = _production_values(production_env, ["STORAGES"])["STORAGES"]
     assert local["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
-    assert local["uploads"]["BACKEND"] == "recommender.storage.PrivateFileSystemStorage"
+    assert local["uploads"]["BACKEND"] == "config.storage.PrivateFileSystemStorage"
 
 
 def test_production_serves_whole_pages_from_the_shared_cache(production_env):

@@ -21,7 +21,7 @@ import requests
 from crawler.sources.musinsa import MusinsaAdapter
 from tests.config.conftest import free_port
 from tests.crawler.conftest import LoopbackShop, png_bytes
-from tests.recommender.find_similar_support import scene_jpeg
+from tests.find_similar.support import scene_jpeg
 
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,7 +184,8 @@ def test_production_stack_crawls_embeds_searches_and_reports_readiness(stack, lo
     from celery import Celery
 
     from crawler.models import CrawlProfile
-    from recommender.models import Embedding, QueryImage
+    from find_similar.models import QueryImage
+    from recommender.models import Embedding
 
     base, processes = stack["base"], stack["processes"]
 
@@ -251,8 +252,8 @@ def test_production_stack_crawls_embeds_searches_and_reports_readiness(stack, lo
     assert page.text.count("data-fs-result-item") == 4 and "Crawled top" in page.text
     upload = QueryImage.objects.get()
     assert upload.status == QueryImage.Status.READY
-    assert "recommender.tasks.query_segment_upload" in processes.log("worker-inference")
-    assert "recommender.tasks.query_region_embed" in processes.log("worker-inference")
+    assert "find_similar.tasks.query_segment_upload" in processes.log("worker-inference")
+    assert "find_similar.tasks.query_region_embed" in processes.log("worker-inference")
     photo = session.get(f"{base}/find-similar/{upload.pk}/photo/", timeout=30)
     assert photo.status_code == 200 and photo.headers["Content-Type"] == "image/jpeg"
     assert session.get(f"{base}/media/{upload.image.name}", timeout=30).status_code == 404

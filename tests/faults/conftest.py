@@ -14,8 +14,8 @@ from tests.config.conftest import PrivateRedis
 
 # Fixtures of other test packages that these tests use (the loopback shop, tiny models).
 from tests.crawler.conftest import crawler_settings, make_source, shop_server  # noqa: F401
+from tests.find_similar.support import _fresh_rate_limits  # noqa: F401
 from tests.recommender.conftest import tiny_segformer_dir, tiny_segmenter  # noqa: F401
-from tests.recommender.find_similar_support import _fresh_rate_limits  # noqa: F401
 
 
 @pytest.fixture

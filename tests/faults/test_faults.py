@@ -19,12 +19,14 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from find_similar.models import QueryImage
+from find_similar.tasks import uploads_requeue_stale
 from recommender.embedders import active_model_key
-from recommender.models import Embedding, QueryImage
-from recommender.tasks import embed_pending, embed_products, uploads_requeue_stale
+from recommender.models import Embedding
+from recommender.tasks import embed_pending, embed_products
 from shop.models import Product
 from tests.faults.conftest import postgres_restart
-from tests.recommender.find_similar_support import scene_jpeg
+from tests.find_similar.support import scene_jpeg
 from tests.shop.factories import ProductFactory, jpeg_bytes
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

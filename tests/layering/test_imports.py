@@ -26,7 +26,17 @@ def _imports(path: Path) -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize(
-    ("app", "forbidden"), [("shop", "recommender"), ("crawler", "recommender"), ("shop", "crawler")]
+    ("app", "forbidden"),
+    [
+        ("shop", "recommender"),
+        ("crawler", "recommender"),
+        ("shop", "crawler"),
+        ("shop", "find_similar"),
+        ("recommender", "find_similar"),
+        ("recommender", "looks"),
+        ("find_similar", "looks"),
+        ("crawler", "find_similar"),
+    ],
 )
 def test_the_catalogue_and_the_crawler_never_import_what_sits_above_them(app, forbidden):
     offending = [
@@ -34,6 +44,17 @@ def test_the_catalogue_and_the_crawler_never_import_what_sits_above_them(app, fo
         for path in sorted((ROOT / app).rglob("*.py"))
         for line, name in _imports(path)
         if name == forbidden or name.startswith(f"{forbidden}.")
+    ]
+    assert offending == [], "\n".join(offending)
+
+
+def test_find_similar_and_looks_use_the_recommender_only_through_its_query_api():
+    offending = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for app in ("find_similar", "looks")
+        for path in sorted((ROOT / app).rglob("*.py"))
+        for line, name in _imports(path)
+        if (name == "recommender" or name.startswith("recommender.")) and name != "recommender.query"
     ]
     assert offending == [], "\n".join(offending)
 
@@ -55,3 +76,38 @@ def test_the_import_contracts_hold():
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " 0 broken." in result.stdout
+
+
+PACKAGES = ("config", "shop", "crawler", "recommender", "find_similar", "looks", "bench", "tests")
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("recommender/probe.py", "from find_similar import uploads\n"),
+        ("shop/probe.py", "def f():\n    from find_similar.models import QueryImage\n"),
+        ("find_similar/probe.py", "from recommender.services import query_embed\n"),
+        ("crawler/probe.py", "import looks.knapsack\n"),
+        ("find_similar/probe.py", "from tests.find_similar import support\n"),
+    ],
+)
+def test_a_new_forbidden_import_breaks_the_contracts_and_is_named(tmp_path, module, line):
+    """The contracts catch each new arrow: a copy of the code with one forbidden import added
+    fails `lint-imports`, and the report names the importing module."""
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            target = tmp_path / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    (tmp_path / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+    (tmp_path / module).write_text(line)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0, result.stdout[-3000:]
+    assert "BROKEN" in result.stdout
+    assert module.removesuffix(".py").replace("/", ".") in result.stdout

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.recommender.find_similar_support import (  # noqa: F401  (fixtures)
+from tests.find_similar.support import (  # noqa: F401  (fixtures)
     _fresh_rate_limits,
     _module_catalogue,
     catalogue_fixture,
@@ -41,10 +41,10 @@ def outfit_jpeg(seed: int = 1) -> bytes:
 def outfit_upload(db):
     """An upload of the painted outfit, its garments the scene's true masks (so the slots are
     known: top, bottoms, shoes), ready to search."""
-    from recommender.detection import BODY
-    from recommender.models import QueryImage
-    from recommender.refine import mask_box, mask_encode
-    from recommender.uploads import upload_create
+    from find_similar.detection import BODY
+    from find_similar.models import QueryImage
+    from find_similar.refine import mask_box, mask_encode
+    from find_similar.uploads import upload_create
     from shop.images import image_decode
 
     scene = outfit_scene()

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from looks.models import Look
+from tests.find_similar.support import catalogue_create
 from tests.looks.conftest import outfit_jpeg
-from tests.recommender.find_similar_support import catalogue_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("LOOKALIKE_SCREENSHOTS")  # a folder: save screenshots there to look at

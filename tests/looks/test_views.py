@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from find_similar.models import QueryImage
 from looks.knapsack import VALUE_SCALE, Candidate, Slot, look_brute_force
 from looks.models import Look
 from looks.selectors import candidate_similarity, look_candidates, look_slots
 from looks.services import look_regions
-from recommender.models import QueryImage
 from shop.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -286,8 +286,8 @@ def test_the_page_waits_for_the_query_worker_then_gives_up_with_a_message(
 ):
     from datetime import timedelta
 
+    from find_similar.models import QueryRegion
     from recommender.embedders import active_model_key
-    from recommender.models import QueryRegion
 
     look = _make(client, outfit_upload, budget="150000")
     # The query worker has not cut out the trousers yet.

@@ -80,3 +80,14 @@ def test_product_page_query_count_does_not_grow_with_alternatives(
     # release, candidates' colours, demo-source lookups by the shop: no per-result queries.
     with django_assert_max_num_queries(12):
         client.get(catalogue["main"].get_absolute_url())
+
+
+def test_the_alternatives_selector_takes_plain_filters_not_the_request():
+    """Issue 12: the template tag reads the query string; the selector gets keyword data."""
+    import inspect
+
+    from recommender.selectors import AlternativesFilters, product_alternatives_context
+
+    assert "request" not in inspect.signature(product_alternatives_context).parameters
+    filters = AlternativesFilters.from_query({"cheaper": "1", "min_price": "cheap", "max_price": "20000"})
+    assert filters == AlternativesFilters(cheaper=True, price_min=None, price_max=Decimal("20000"))

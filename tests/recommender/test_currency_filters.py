@@ -9,12 +9,12 @@ import pytest
 from django.core.files.base import ContentFile
 
 from recommender.services import embedding_compute_batch
-from tests.recommender.find_similar_support import (  # noqa: F401
+from tests.find_similar.support import (  # noqa: F401
     _fresh_rate_limits,
     _module_catalogue,
     catalogue_fixture,
 )
-from tests.recommender.test_find_similar import _result_ids, uploaded  # noqa: F401
+from tests.find_similar.test_find_similar import _result_ids, uploaded  # noqa: F401
 from tests.shop.factories import ProductFactory, category, jpeg_bytes, photo_product
 
 pytestmark = pytest.mark.django_db

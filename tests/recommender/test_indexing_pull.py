@@ -16,7 +16,7 @@ from shop.feeds import COLUMNS
 from shop.models import Product
 from shop.services import catalog_import
 from shop.signals import products_marked
-from tests.recommender.test_broker_outage import broker  # noqa: F401  (fixture)
+from tests.find_similar.test_broker_outage import broker  # noqa: F401  (fixture)
 from tests.shop.factories import SourceFactory, jpeg_bytes
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recommender.models import QueryImage
+from find_similar.models import QueryImage
+from find_similar.uploads import upload_create
 from recommender.services import embedding_compute_batch
-from recommender.uploads import upload_create
 from shop.images import image_decode
-from tests.recommender.find_similar_support import _fresh_rate_limits, scene_jpeg  # noqa: F401
+from tests.find_similar.support import _fresh_rate_limits, scene_jpeg  # noqa: F401
 from tests.shop.factories import photo_product
 
 pytestmark = pytest.mark.django_db

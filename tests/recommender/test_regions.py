@@ -1,5 +1,5 @@
 """Garment regions placed on a person's body without downloaded weights (recommender/regions.py)
-and the order Find similar offers them in (recommender/detection.py), on painted people
+and the order Find similar offers them in (find_similar/detection.py), on painted people
 (bench/people.py) wearing the CC0 garments every clone ships (issue 13).
 
 Thresholds come from a measurement on the 40 painted people of seeds 0-39, built exactly as
@@ -32,8 +32,8 @@ import pytest
 from PIL import Image
 
 from bench.people import BOTTOM_FOLDERS, TOP_FOLDERS, PersonScene, person_scene
-from recommender.detection import BODY, SEGMENTER, garment_default, garments_detect, region_default_mask
-from recommender.refine import box_refine, mask_decode
+from find_similar.detection import BODY, SEGMENTER, garment_default, garments_detect, region_default_mask
+from find_similar.refine import box_refine, mask_decode
 from recommender.regions import garment_regions_propose, person_find
 from tests.recommender.scenes import DATA, iou
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recommender.labels import ATR_LABELS, GARMENT_CATEGORIES, GARMENT_KINDS
+from recommender.labels import ATR_LABELS, GARMENT_KINDS
 from recommender.preprocess import garment_on_white
 from recommender.segmentation import (
     SegmenterUnavailable,
@@ -16,6 +16,7 @@ from recommender.segmentation import (
     segmenter_available,
     segmenter_load,
 )
+from shop.garments import GARMENT_CATEGORIES
 
 ID = {name.lower(): i for i, name in ATR_LABELS.items()}
 

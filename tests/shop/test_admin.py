@@ -135,3 +135,38 @@ def test_deleting_products_in_the_admin_deletes_their_image_files(admin_client, 
     )
     assert response.status_code == 302
     assert not Product.objects.exists() and not paths[1].exists() and not paths[2].exists()
+
+
+def test_the_reindex_actions_are_the_shops_own_and_only_mark_and_announce(admin_client):
+    """Issue 12: no other app patches ProductAdmin.actions. The shop's re-index action marks the
+    products and announces it (shop.signals); whoever indexes says whether it queued the work,
+    and the page says when it could not (the marks stay for the sweep)."""
+    from shop.admin import ProductAdmin, reindex_all, reindex_selected
+    from shop.signals import products_marked
+
+    assert ProductAdmin.actions == [reindex_selected, reindex_all]
+    product = ProductFactory(needs_embedding=False, image="products/x.jpg")
+    heard = []
+
+    def indexer_down(sender, source=None, **kwargs):
+        heard.append((sender, Product.objects.filter(pk=product.pk, needs_embedding=True).exists()))
+        return False
+
+    # The shop alone: the recommender's own subscriber is set aside for this test.
+    from recommender.receivers import embedding_queue_on_mark
+
+    products_marked.disconnect(dispatch_uid="recommender.embedding_queue_on_mark")
+    products_marked.connect(indexer_down, dispatch_uid="test-indexer-down")
+    try:
+        response = admin_client.post(
+            reverse("admin:shop_product_changelist"),
+            {"action": "reindex_selected", "_selected_action": [product.pk]},
+            follow=True,
+        )
+    finally:
+        products_marked.disconnect(dispatch_uid="test-indexer-down")
+        products_marked.connect(embedding_queue_on_mark, dispatch_uid="recommender.embedding_queue_on_mark")
+    assert response.status_code == 200
+    assert Product.objects.get(pk=product.pk).needs_embedding
+    assert heard == [("shop.admin", True)]  # announced after the product was marked
+    assert "The task queue is unavailable right now" in response.content.decode()

@@ -244,8 +244,8 @@ def test_find_similar_result_and_csrf_pages_are_korean(
 def test_a_failed_detection_is_shown_in_each_readers_language(client, settings, tmp_path):
     """The failure is stored once (by a worker, in no particular language) and read by
     shoppers in either language."""
-    from recommender.models import QueryImage
-    from recommender.uploads import upload_create, upload_segment
+    from find_similar.models import QueryImage
+    from find_similar.uploads import upload_create, upload_segment
     from shop.images import image_decode
 
     settings.RECOMMENDER_SEGMENTER = str(tmp_path / "no-weights-here")

@@ -90,8 +90,8 @@ def test_item3_admin_product_list_lookups_never_fail(admin_client, query):
         ("/admin/crawler/crawlrun/", "started_at__year=99999999999"),
         ("/admin/crawler/crawlrun/", "started_at__year=9999&started_at__month=12"),
         ("/admin/crawler/listing/", "missed_runs__gt=99999999999999999999"),
-        ("/admin/recommender/queryimage/", "created_at__year=99999999999"),
-        ("/admin/recommender/queryimage/", "width__gt=99999999999999999999"),
+        ("/admin/find_similar/queryimage/", "created_at__year=99999999999"),
+        ("/admin/find_similar/queryimage/", "width__gt=99999999999999999999"),
     ],
 )
 def test_item3_other_admin_lists_never_fail(admin_client, url, query):

@@ -12,12 +12,8 @@ from recommender.selectors import (
     products_pending_attributes,
     products_pending_embedding,
 )
-from recommender.services import (
-    attributes_compute_batch,
-    embedding_compute_batch,
-    embedding_mark_products,
-    image_hashes_fill,
-)
+from recommender.services import attributes_compute_batch, embedding_compute_batch, image_hashes_fill
+from shop.services import products_mark_for_embedding
 
 
 class Command(BaseCommand):
@@ -79,7 +75,7 @@ class Command(BaseCommand):
         is_active = embedder.model_key == active_model_key()
         if all and is_active:
             # Mark first, then work through the marks: a second run resumes, not restarts.
-            embedding_mark_products()
+            products_mark_for_embedding()
         ids = products_pending_embedding(model_key=embedder.model_key, all_products=all and not is_active)
         self.stdout.write(f"{len(ids)} products to embed with {embedder.model_key}.")
         embedded = failed = 0

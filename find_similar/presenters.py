@@ -1,0 +1,170 @@
+"""The result page's context: what the template shows of a search, built from its outcome.
+
+The view decides what happens (waiting, failed, searched); this turns a search's outcome
+into the garments to pick, the result cards with their colour plots, the filter form as
+searched, the "show more" link, and the keys the rendered parts are cached under.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
+
+import numpy as np
+from django.conf import settings
+
+from find_similar.forms import SearchForm
+from find_similar.models import QueryImage
+from find_similar.plots import colour_comparison_svg
+from find_similar.refine import mask_decode, mask_outline
+from find_similar.uploads import Choice, SearchOutcome
+from shop.fragments import fragment_key, product_card_values
+from shop.garments import GARMENT_CATEGORIES, garment_label
+
+
+def is_full_box(choice: Choice, upload: QueryImage) -> bool:
+    return choice.box == (0, 0, upload.width, upload.height)
+
+
+def result_context(
+    *,
+    upload: QueryImage,
+    outcome: SearchOutcome,
+    form: SearchForm,
+    data: dict,
+    currency: str | None,
+    categories: list,
+    brands: list,
+    currencies: list[str],
+) -> dict:
+    """The result page's context for a search's ``outcome``; ``form`` is the query string's
+    form as read (its errors are shown), ``data`` what of it was used."""
+    valid = form.is_valid()
+    # The filter form shows what was searched, including the preselected categories.
+    shown_filters = {
+        "f": 1,
+        "category": outcome.categories,
+        "price_min": data.get("price_min"),
+        "price_max": data.get("price_max"),
+        "currency": currency,
+        "brand": data.get("brand") or "",
+    }
+    choice_params = {
+        "garment": outcome.choice.garment,
+        "box": ",".join(str(v) for v in outcome.choice.box) if outcome.choice.box else None,
+        "whole": 1 if outcome.choice.whole else None,
+    }
+    filter_form = SearchForm(
+        initial={**shown_filters, **choice_params},
+        categories=categories,
+        brands=brands,
+        currencies=currencies,
+    )
+    garments = []
+    for index, garment in enumerate(upload.garments):
+        garments.append(
+            {
+                "index": index,
+                "kind": garment["kind"],
+                "label": garment_label(garment["kind"]),
+                "box": garment["box"],
+                "score_percent": round(garment["score"] * 100),
+                "outline": _svg_paths(mask_outline(mask_decode(garment["mask"]))),
+                "selected": outcome.choice.garment == index,
+                # Choosing another garment starts from its own category preselection.
+                "url": _query_string(
+                    {k: v for k, v in shown_filters.items() if k not in ("f", "category")}, garment=index
+                ),
+            }
+        )
+    results = [
+        {
+            "product": item.product,
+            "similarity_percent": item.similarity_percent,
+            # Drawn by the template (it calls what it is given), so only when the rendered
+            # results are not in the cache already; once, though the template asks twice.
+            "plot": functools.cache(
+                functools.partial(
+                    colour_comparison_svg, outcome.query_histogram, outcome.result_histograms[item.product.pk]
+                )
+            )
+            if item.product.pk in outcome.result_histograms and outcome.query_histogram is not None
+            else None,
+        }
+        for item in outcome.results
+    ]
+    n = data["n"]
+    more = None
+    if len(outcome.results) >= n and n < settings.FIND_SIMILAR_RESULTS_MAX:
+        more = _query_string({**shown_filters, **choice_params}, n=n + settings.FIND_SIMILAR_RESULTS_STEP)
+    return {
+        "form": filter_form,
+        "form_errors": None if valid else form.errors,
+        "garments": garments,
+        "choice": outcome.choice,
+        "kind_label": garment_label(outcome.kind) if outcome.kind else None,
+        "region_outline": _svg_paths(outcome.outline) if outcome.choice.box else "",
+        "user_box": None if is_full_box(outcome.choice, upload) else _rect(outcome.choice.box),
+        # The automatic default without garments: the main object, cut out by GrabCut.
+        "main_object": is_full_box(outcome.choice, upload),
+        "results": results,
+        "more_url": more,
+        "whole_url": _query_string(
+            {k: v for k, v in shown_filters.items() if k not in ("f", "category")}, whole=1
+        ),
+        "preselected": GARMENT_CATEGORIES.get(outcome.kind, []) if outcome.kind else [],
+        "count": n,
+        "currencies": currencies,
+        # Labels sized in photo pixels (the overlay's units): ~3.5% of the longer side.
+        "label_size": round(max(upload.width, upload.height) * 0.035, 1),
+        "label_stroke": round(max(upload.width, upload.height) * 0.006, 1),
+        # The filter form and the result cards are cached as rendered (shop/fragments.py)
+        # under keys of all they show: a filter change re-renders only what changed.
+        "fragment_seconds": settings.SHOP_FRAGMENT_CACHE_SECONDS,
+        "filters_key": fragment_key(
+            sorted((k, str(v)) for k, v in {**shown_filters, **choice_params}.items()),
+            (outcome.choice.garment, outcome.choice.box, outcome.choice.whole),
+            [(c.slug, c.name) for c in categories],
+            [(b.slug, b.name) for b in brands],
+            currencies,
+            None if valid else form.errors.get_json_data(),
+        ),
+        "results_key": fragment_key(
+            _histogram_key(outcome.query_histogram),
+            [
+                (
+                    product_card_values(item.product),
+                    item.product.product_url,
+                    item.similarity_percent,
+                    _histogram_key(outcome.result_histograms.get(item.product.pk)),
+                )
+                for item in outcome.results
+            ],
+        ),
+    }
+
+
+def _query_string(base: dict, **changes) -> str:
+    # Not "if v": garment 0 is a real choice.
+    params = {
+        k: v
+        for k, v in {**base, **changes}.items()
+        if v is not None and v is not False and v != "" and v != []
+    }
+    return "?" + urlencode(params, doseq=True)
+
+
+def _histogram_key(histogram) -> bytes | None:
+    return None if histogram is None else np.asarray(histogram, dtype=np.float32).tobytes()
+
+
+def _rect(box) -> dict | None:
+    if not box:
+        return None
+    x0, y0, x1, y1 = box
+    return {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}
+
+
+def _svg_paths(polygons) -> str:
+    """SVG path data ("M x,y L ... Z") for outline polygons in photo pixels."""
+    return " ".join("M" + " L".join(f"{x},{y}" for x, y in polygon) + " Z" for polygon in polygons)
