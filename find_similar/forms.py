@@ -66,6 +66,48 @@ def box_parse(value: str) -> tuple[int, int, int, int] | None:
     return x0, y0, x1, y1
 
 
+# "Like this, but ...": at most this many refinements, each at most this many characters
+# (a phrase such as "without a logo", not a paragraph; the text tower reads 77 tokens anyway).
+REFINE_MAX = 5
+REFINE_MAX_CHARS = 60
+
+
+class RefinementsField(forms.Field):
+    """Repeated ``refine`` phrases from the query string: control characters dropped,
+    whitespace collapsed, empty and repeated phrases left out (case-insensitively)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "too_many": gettext_lazy(
+            "You can refine a search with at most %(max)s phrases. Please remove one and try again."
+        ),
+        "too_long": gettext_lazy(
+            "Each refinement can be at most %(max)s characters long. Please use a shorter phrase."
+        ),
+    }
+
+    def to_python(self, value):
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        phrases, seen = [], set()
+        for raw in values:
+            text = "".join(ch if ch.isprintable() else " " for ch in str(raw))
+            text = " ".join(text.split())
+            if text and text.casefold() not in seen:
+                seen.add(text.casefold())
+                phrases.append(text)
+        return phrases
+
+    def validate(self, value):
+        if len(value) > REFINE_MAX:
+            raise forms.ValidationError(
+                self.error_messages["too_many"] % {"max": REFINE_MAX}, code="too_many"
+            )
+        if any(len(text) > REFINE_MAX_CHARS for text in value):
+            raise forms.ValidationError(
+                self.error_messages["too_long"] % {"max": REFINE_MAX_CHARS}, code="too_long"
+            )
+
+
 class SearchForm(forms.Form):
     """Read from the result page's query string; every field is optional.
 
@@ -89,6 +131,7 @@ class SearchForm(forms.Form):
     currency = forms.ChoiceField(label=gettext_lazy("Currency"), required=False)
     brand = forms.ChoiceField(label=gettext_lazy("Brand"), required=False)
     n = forms.IntegerField(required=False, min_value=1)
+    refine = RefinementsField(required=False)
 
     def __init__(self, *args, categories=None, brands=None, currencies=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,10 +13,11 @@ from urllib.parse import urlencode
 import numpy as np
 from django.conf import settings
 
-from find_similar.forms import SearchForm
+from find_similar.forms import REFINE_MAX, REFINE_MAX_CHARS, SearchForm
 from find_similar.models import QueryImage
 from find_similar.plots import colour_comparison_svg
 from find_similar.refine import mask_decode, mask_outline
+from find_similar.refinements import SUGGESTIONS
 from find_similar.uploads import Choice, SearchOutcome
 from shop.fragments import fragment_key, product_card_values
 from shop.garments import GARMENT_CATEGORIES, garment_label
@@ -48,6 +49,7 @@ def result_context(
         "price_max": data.get("price_max"),
         "currency": currency,
         "brand": data.get("brand") or "",
+        "refine": [r.text for r in outcome.refinements],
     }
     choice_params = {
         "garment": outcome.choice.garment,
@@ -98,6 +100,7 @@ def result_context(
     if len(outcome.results) >= n and n < settings.FIND_SIMILAR_RESULTS_MAX:
         more = _query_string({**shown_filters, **choice_params}, n=n + settings.FIND_SIMILAR_RESULTS_STEP)
     return {
+        **_refine_context(outcome=outcome, params={**shown_filters, **choice_params}),
         "form": filter_form,
         "form_errors": None if valid else form.errors,
         "garments": garments,
@@ -141,6 +144,45 @@ def result_context(
                 for item in outcome.results
             ],
         ),
+    }
+
+
+def _refine_context(*, outcome: SearchOutcome, params: dict) -> dict:
+    """The "like this, but ..." box: the refinements as removable chips (applied, or why not),
+    the quick suggestions as links, and the current search as the box's hidden fields."""
+    texts = [r.text for r in outcome.refinements]
+    chips = [
+        {
+            "text": item.text,
+            "applied": item.applied,
+            "colour": item.colour,
+            "reason": item.reason,
+            "remove_url": _query_string(params, refine=[t for t in texts if t != item.text]),
+        }
+        for item in outcome.refinements
+    ]
+    taken = {t.casefold() for t in texts}
+    suggestions = (
+        [
+            {"text": text, "url": _query_string(params, refine=[*texts, text])}
+            for text in SUGGESTIONS
+            if text.casefold() not in taken
+        ]
+        if len(texts) < REFINE_MAX
+        else []
+    )
+    hidden = [
+        (key, value)
+        for key, values in params.items()
+        for value in (values if isinstance(values, list) else [values])
+        if value is not None and value is not False and value != ""
+    ]
+    return {
+        "refinements": chips,
+        "refine_suggestions": suggestions,
+        "refine_hidden": hidden,
+        "refine_full": len(texts) >= REFINE_MAX,
+        "refine_max_chars": REFINE_MAX_CHARS,
     }
 
 

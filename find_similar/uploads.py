@@ -39,6 +39,7 @@ from find_similar.refine import (
     mask_encode,
     mask_outline,
 )
+from find_similar.refinements import refinements_apply
 from recommender.query import (
     ModelUnavailable,
     active_model_key,
@@ -291,6 +292,7 @@ class SearchOutcome:
     box: tuple[int, int, int, int] | None = None  # bounding box of the searched region
     model_key: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    refinements: list = field(default_factory=list)  # find_similar.refinements.Refinement
 
 
 def upload_choice_default(upload: QueryImage) -> Choice:
@@ -432,13 +434,16 @@ def upload_search(
     brand: str | None = None,
     count: int = 10,
     region: QueryRegion | None = None,
+    refinements: list | None = None,
 ) -> SearchOutcome:
     """Search the catalogue for the chosen region of an upload and log what was shown.
 
     ``categories=None`` means "preselect from the garment" (GARMENT_CATEGORIES); an empty
     list means every category. ``region``: the choice's ready region (the result page gets it
     from the query worker first); without one it is computed here, in-process. Raises
-    ModelUnavailable when the embedder's weights are missing.
+    ModelUnavailable when the embedder's weights are missing. ``refinements``
+    (find_similar.refinements.Refinement, from the page's "like this, but ..." box) move the
+    query or filter by colour; each comes back marked applied or with its reason.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -462,9 +467,16 @@ def upload_search(
     timings["region"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    results = similar_products(
+    refined = refinements_apply(upload=upload, region=region, mask=mask, refinements=refinements or [])
+    vector, model_key = refined.query or (
         np.asarray(getattr(region.vector, "to_list", lambda: region.vector)(), dtype=np.float32),
-        model_key=region.model_key,
+        region.model_key,
+    )
+    timings["refine"] = time.perf_counter() - clock
+    results = similar_products(
+        vector,
+        model_key=model_key,
+        colour_names=refined.colours,
         categories=categories or None,
         price_min=price_min,
         price_max=price_max,
@@ -472,7 +484,8 @@ def upload_search(
         brand=brand or None,
         exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
         k=count,
-        query_histogram=query_histogram,
+        # The photo's colours would pull against "in green": words decide the colour then.
+        query_histogram=None if refined.colours or refined.query else query_histogram,
     )
     histograms = product_histograms(product_ids=[r.product.pk for r in results])
     timings["knn"] = time.perf_counter() - clock
@@ -489,8 +502,10 @@ def upload_search(
         "currency": currency,
         "brand": brand or None,
     }
+    if refined.refinements:
+        filters["refine"] = [r.text for r in refined.refinements]
     shown = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
-    _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=region.model_key)
+    _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=model_key)
 
     area = mask if mask is not None else np.ones((upload.height, upload.width), dtype=bool)
     return SearchOutcome(
@@ -502,8 +517,9 @@ def upload_search(
         result_histograms=histograms,
         outline=mask_outline(area) if mask is not None else [],
         box=mask_box(area),
-        model_key=region.model_key,
+        model_key=model_key,
         timings=timings,
+        refinements=refined.refinements,
     )
 
 

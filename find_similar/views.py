@@ -19,6 +19,7 @@ from find_similar.forms import SearchForm, UploadForm
 from find_similar.models import QueryImage, QueryRegion
 from find_similar.presenters import is_full_box, result_context
 from find_similar.refine import box_clip
+from find_similar.refinements import refinements_read
 from find_similar.uploads import (
     Choice,
     client_hash,
@@ -268,6 +269,8 @@ def find_similar_result(request, pk):
         brand=data.get("brand") or None,
         count=data["n"],
         region=region,
+        # Read even when another field is invalid: a bad price does not drop the words.
+        refinements=refinements_read(form.cleaned_data.get("refine") or []),
     )
     context.update(
         result_context(

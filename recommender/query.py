@@ -1,7 +1,8 @@
 """What Find similar (and the looks built on it) may ask of the recommender: the one door.
 
 Find garments on a photo, embed a region of it exactly as the catalogue was embedded, its
-colours, and the products nearest to a vector with filters. Everything else in the
+colours, the products nearest to a vector with filters, and a region's vector moved by words
+under the text model (query_refine). Everything else in the
 recommender (indexing, storage, the alternatives) is its own business; import-linter's
 "find-similar-through-query-api" contract keeps the apps above to this module.
 """
@@ -14,15 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from recommender.embedders import active_model_key
+from recommender.embedders import EmbedderUnavailable, active_model_key, text_model_name
 from recommender.errors import ModelUnavailable
 from recommender.models import ProductColour
 from recommender.segmentation import Garment
 from recommender.selectors import SimilarProduct, similar_products
+from recommender.words import query_refine
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "EmbedderUnavailable",
     "Found",
     "Garment",
     "ModelUnavailable",
@@ -30,9 +33,11 @@ __all__ = [
     "active_model_key",
     "garments_find",
     "product_histograms",
+    "query_refine",
     "region_colour",
     "region_embed",
     "similar_products",
+    "text_model_name",
 ]
 
 

@@ -103,6 +103,7 @@ def _filters_sql(
     brand,
     exclude_ids,
     in_stock_only: bool,
+    colour_names=(),
 ) -> _Filters:
     where = ["e.model_name = %s", "e.model_key = %s", "p.is_active"]
     params: list = [name, model_key]
@@ -126,6 +127,12 @@ def _filters_sql(
     if exclude_ids:
         where.append("NOT (e.product_id = ANY(%s))")
         params.append([int(pk) for pk in exclude_ids])
+    if colour_names:
+        # The colour attribute (shop.ProductAttribute, from the photo's pixels or staff).
+        where.append(
+            "p.id IN (SELECT product_id FROM shop_productattribute WHERE name = 'colour' AND value = ANY(%s))"
+        )
+        params.append(list(colour_names))
     return _Filters(
         sql="FROM recommender_embedding e JOIN shop_product p ON p.id = e.product_id WHERE "
         + " AND ".join(where),
@@ -206,12 +213,13 @@ def similar_products(
     max_distance: float | None = None,
     duplicates_of: tuple[str, str, list | None] | None = None,
     collapse_duplicates: bool = False,
+    colour_names=(),
 ) -> list[SimilarProduct]:
     """The active products nearest to ``vector`` among those embedded with ``model_key``.
 
     Filters: category slugs, price range (inclusive; with ``currency``, only products priced
     in it, as amounts in different currencies are not comparable), brand slug, excluded ids,
-    in stock.
+    in stock, colour names (the products' colour attribute is one of them).
     Cosine distance on the model's HNSW index (the same expression as the index); results
     farther than RECOMMENDER_MAX_DISTANCE are dropped. With ``query_histogram`` the nearest
     RECOMMENDER_COLOUR_RERANK_POOL are re-ranked by blending in the colour distance
@@ -245,6 +253,7 @@ def similar_products(
         brand=brand,
         exclude_ids=exclude_ids,
         in_stock_only=in_stock_only,
+        colour_names=colour_names,
     )
     rows, _plan = _nearest_rows(query, dim=spec.dim, filters=filters, limit=pool)
     # relaxed_order may return rows slightly out of order: sort the few we fetched. A product
