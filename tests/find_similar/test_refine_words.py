@@ -92,7 +92,9 @@ def uploaded(client, catalogue, tiny_segmenter, django_capture_on_commit_callbac
 def _result_ids(response) -> list[int]:
     return [
         int(pk)
-        for pk in re.findall(r'class="fs-card-title"><a href="/products/(\d+)/"', response.content.decode())
+        for pk in re.findall(
+            r'class="fs-card-title"><a href="(?:/ko)?/products/(\d+)/"', response.content.decode()
+        )
     ]
 
 
@@ -168,3 +170,15 @@ def test_bad_refinements_give_normal_results_or_a_sentence(client, uploaded, cat
     response = client.get(uploaded.get_absolute_url(), {"whole": 1, **params})
     assert response.status_code == 200
     assert _result_ids(response) or "No products match" in response.content.decode()
+
+
+def test_the_korean_page_has_the_box_chips_and_reasons_in_korean(client, uploaded, catalogue):
+    _colour(catalogue, {catalogue[3].pk: "green"})
+    response = client.get(
+        f"/ko{uploaded.get_absolute_url()}", {"whole": 1, "f": 1, "refine": ["그린", "후드"]}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "이것과 비슷하지만" in html and "다듬기" in html
+    assert _result_ids(response) == [catalogue[3].pk]
+    assert "시각-언어 모델이 필요합니다" in html and "“후드” 지우기" in html
