@@ -154,6 +154,7 @@ def _refine_context(*, outcome: SearchOutcome, params: dict) -> dict:
     chips = [
         {
             "text": item.text,
+            "label": SUGGESTIONS.get(item.text, item.text),
             "applied": item.applied,
             "colour": item.colour,
             "reason": item.reason,
@@ -164,8 +165,8 @@ def _refine_context(*, outcome: SearchOutcome, params: dict) -> dict:
     taken = {t.casefold() for t in texts}
     suggestions = (
         [
-            {"text": text, "url": _query_string(params, refine=[*texts, text])}
-            for text in SUGGESTIONS
+            {"text": text, "label": label, "url": _query_string(params, refine=[*texts, text])}
+            for text, label in SUGGESTIONS.items()
             if text.casefold() not in taken
         ]
         if len(texts) < REFINE_MAX

@@ -18,6 +18,7 @@ import numpy as np
 from django.core.cache import cache
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from find_similar.models import QueryImage, QueryRegion
 from recommender.query import (
@@ -32,8 +33,14 @@ from shop.attributes import ATTRIBUTES, COLOUR
 
 logger = logging.getLogger(__name__)
 
-# Suggestions shown under the box (English phrases; the chips show them as typed).
-SUGGESTIONS = ("in green", "with a hood", "without a logo", "shorter")
+# Suggestions shown under the box: the phrase searched (English, which the text tower reads)
+# and its words on the page, in the shopper's language.
+SUGGESTIONS = {
+    "in green": gettext_lazy("in green"),
+    "with a hood": gettext_lazy("with a hood"),
+    "without a logo": gettext_lazy("without a logo"),
+    "shorter": gettext_lazy("shorter"),
+}
 # Everyday Korean colour words besides the catalogue's own labels (블랙, 그린, ...; their
 # translations in locale/ko), so "초록색" and "그린" both mean green.
 _KO_COLOUR_WORDS = {
