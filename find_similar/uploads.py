@@ -474,7 +474,11 @@ def upload_search(
         k=count,
         query_histogram=query_histogram,
     )
-    histograms = product_histograms(product_ids=[r.product.pk for r in results])
+    if query_histogram is not None and settings.RECOMMENDER_COLOUR_WEIGHT:
+        # The colour re-rank read the results' histograms already.
+        histograms = {r.product.pk: np.asarray(r.histogram) for r in results if r.histogram is not None}
+    else:
+        histograms = product_histograms(product_ids=[r.product.pk for r in results])
     timings["knn"] = time.perf_counter() - clock
 
     chosen: dict = {"whole": True}
