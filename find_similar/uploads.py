@@ -496,7 +496,6 @@ def upload_search(
     shown = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
     _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=region.model_key)
 
-    area = mask if mask is not None else np.ones((upload.height, upload.width), dtype=bool)
     return SearchOutcome(
         choice=choice,
         kind=kind,
@@ -504,8 +503,8 @@ def upload_search(
         results=results,
         query_histogram=query_histogram,
         result_histograms=histograms,
-        outline=mask_outline(area) if mask is not None else [],
-        box=mask_box(area),
+        outline=mask_outline(mask) if mask is not None else [],
+        box=mask_box(mask) if mask is not None else (0, 0, upload.width, upload.height),
         model_key=region.model_key,
         timings=timings,
     )
