@@ -473,6 +473,8 @@ def upload_search(
         region.model_key,
     )
     timings["refine"] = time.perf_counter() - clock
+    # The photo's colours would pull against "in green": words decide the colour then.
+    rerank_histogram = None if refined.colours or refined.query else query_histogram
     results = similar_products(
         vector,
         model_key=model_key,
@@ -484,10 +486,13 @@ def upload_search(
         brand=brand or None,
         exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
         k=count,
-        # The photo's colours would pull against "in green": words decide the colour then.
-        query_histogram=None if refined.colours or refined.query else query_histogram,
+        query_histogram=rerank_histogram,
     )
-    histograms = product_histograms(product_ids=[r.product.pk for r in results])
+    if rerank_histogram is not None and settings.RECOMMENDER_COLOUR_WEIGHT:
+        # The colour re-rank read the results' histograms already.
+        histograms = {r.product.pk: np.asarray(r.histogram) for r in results if r.histogram is not None}
+    else:
+        histograms = product_histograms(product_ids=[r.product.pk for r in results])
     timings["knn"] = time.perf_counter() - clock
 
     chosen: dict = {"whole": True}
@@ -507,7 +512,6 @@ def upload_search(
     shown = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
     _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=model_key)
 
-    area = mask if mask is not None else np.ones((upload.height, upload.width), dtype=bool)
     return SearchOutcome(
         choice=choice,
         kind=kind,
@@ -515,8 +519,8 @@ def upload_search(
         results=results,
         query_histogram=query_histogram,
         result_histograms=histograms,
-        outline=mask_outline(area) if mask is not None else [],
-        box=mask_box(area),
+        outline=mask_outline(mask) if mask is not None else [],
+        box=mask_box(mask) if mask is not None else (0, 0, upload.width, upload.height),
         model_key=model_key,
         timings=timings,
         refinements=refined.refinements,

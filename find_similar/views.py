@@ -35,8 +35,8 @@ from find_similar.uploads import (
     upload_timed_out,
 )
 from shop.images import ImageRejected
-from shop.models import Category, Product
-from shop.selectors import brands_with_products, catalogue_currencies
+from shop.models import Product
+from shop.selectors import filter_choices
 
 logger = logging.getLogger(__name__)
 
@@ -237,11 +237,7 @@ def find_similar_result(request, pk):
     waiting_or_failed = _upload_not_searchable(request, upload=upload, context=context)
     if waiting_or_failed is not None:
         return waiting_or_failed
-    categories, brands, currencies = (
-        list(Category.objects.all()),
-        brands_with_products(),
-        catalogue_currencies(),
-    )
+    categories, brands, currencies = filter_choices()
     form = SearchForm(request.GET, categories=categories, brands=brands, currencies=currencies)
     choice = _choice_from(form, upload)
     valid = form.is_valid()

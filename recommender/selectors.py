@@ -36,6 +36,9 @@ class SimilarProduct:
     distance: float  # cosine distance of the embeddings, 0 = identical
     colour_distance: float | None = None
     score: float | None = None  # the ranking score (distance blended with colour)
+    # The product's RGB histogram when the colour re-rank read it (None otherwise), so the
+    # caller need not read it again.
+    histogram: list | None = None
 
     @property
     def similarity(self) -> float:
@@ -263,15 +266,17 @@ def similar_products(
     for pk, distance in rows:
         if pk not in nearest and distance <= cutoff:
             nearest[pk] = distance
-    # Only the products shown are read, in one query.
-    products = (
-        Product.objects.select_related("brand", "category").only(*_PRODUCT_FIELDS).in_bulk(list(nearest))
-    )
-    results = [
-        SimilarProduct(product=products[pk], distance=distance)
-        for pk, distance in nearest.items()
-        if pk in products
-    ]
+    if dedup:
+        # De-duplication compares the candidates' own photos and prices: read them all.
+        products = _products_read(list(nearest))
+        results = [
+            SimilarProduct(product=products[pk], distance=distance)
+            for pk, distance in nearest.items()
+            if pk in products
+        ]
+    else:
+        # Ranked on ids and distances alone; only the products shown are read (below).
+        results = [SimilarProduct(product=pk, distance=distance) for pk, distance in nearest.items()]
     seen = set(nearest)
     colours = {}
     if (weight or dedup) and results:
@@ -284,11 +289,12 @@ def similar_products(
         }
     if weight and results:
         # All candidates' colour distances in one pass (recommender.colour.colour_distances).
-        coloured = [item for item in results if colours.get(item.product.pk, (None, ""))[0]]
-        distances = colour_distances(query_histogram, [colours[item.product.pk][0] for item in coloured])
-        by_pk = {item.product.pk: float(d) for item, d in zip(coloured, distances, strict=True)}
+        coloured = [item for item in results if colours.get(_pk(item), (None, ""))[0]]
+        distances = colour_distances(query_histogram, [colours[_pk(item)][0] for item in coloured])
+        by_pk = {_pk(item): float(d) for item, d in zip(coloured, distances, strict=True)}
         for item in results:
-            item.colour_distance = by_pk.get(item.product.pk)
+            item.colour_distance = by_pk.get(_pk(item))
+            item.histogram = colours.get(_pk(item), (None, ""))[0]
             colour = item.colour_distance if item.colour_distance is not None else item.distance
             item.score = (1 - weight) * item.distance + weight * colour
         results.sort(key=lambda item: item.score)
@@ -299,7 +305,26 @@ def similar_products(
         results = _without_duplicates(
             results, colours=colours, duplicates_of=duplicates_of, collapse=collapse_duplicates
         )
-    return results[offset:wanted]
+        return results[offset:wanted]
+    # The re-rank pool is RECOMMENDER_COLOUR_RERANK_POOL candidates, the page shows k of
+    # them: building model instances for the rest was most of this function's time under
+    # load (docs/benchmarks.md, load section).
+    shown = results[offset:wanted]
+    products = _products_read([item.product for item in shown])
+    for item in shown:
+        item.product = products.get(item.product)
+    # A product deleted between the two reads is left out, as before.
+    return [item for item in shown if item.product is not None]
+
+
+def _pk(item: SimilarProduct) -> int:
+    # Before the shown products are read, a candidate's product is its id.
+    return item.product if isinstance(item.product, int) else item.product.pk
+
+
+def _products_read(ids: list[int]) -> dict:
+    """The products of these ids with what a card shows (brand and category), in one query."""
+    return Product.objects.select_related("brand", "category").only(*_PRODUCT_FIELDS).in_bulk(ids)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramWordSimilarity
+from django.core.cache import cache
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.db.models.functions import Greatest
 
@@ -18,7 +19,8 @@ from shop.currency import (
     exchange_rates_latest,
     money_round,
 )
-from shop.models import Brand, PriceHistory, Product, ProductAttribute, ProductQuerySet
+from shop.fragments import catalogue_version
+from shop.models import Brand, Category, PriceHistory, Product, ProductAttribute, ProductQuerySet
 
 SORT_ORDERS = {
     "newest": ("-created_at", "-id"),
@@ -44,6 +46,21 @@ def catalogue_currencies() -> list[str]:
 def brands_with_products() -> list[Brand]:
     """Brands that have something to show, for the browse page's brand filter."""
     return list(Brand.objects.filter(products__is_active=True).distinct().order_by("name"))
+
+
+def filter_choices() -> tuple[list[Category], list[Brand], list[str]]:
+    """The filter form's choices: every category, brands_with_products() and
+    catalogue_currencies(). Kept in the cache under the catalogue version (shop/fragments.py),
+    so any committed write to the catalogue reads them afresh; without a version (no shared
+    cache) they are read every time."""
+    version = catalogue_version()
+    key = f"shop:filter-choices:{version}"
+    choices = cache.get(key) if version is not None else None
+    if choices is None:
+        choices = (list(Category.objects.all()), brands_with_products(), catalogue_currencies())
+        if version is not None:
+            cache.set(key, choices, timeout=settings.SHOP_FRAGMENT_CACHE_SECONDS)
+    return choices
 
 
 def product_search(

@@ -62,3 +62,16 @@ def test_mask_encoding_round_trips_and_outline_follows_the_mask():
     xs, ys = zip(*polygon, strict=True)
     bx0, by0, bx1, by1 = mask_box(truth)
     assert abs(min(xs) - bx0) <= 2 and abs(max(ys) - by1) <= 2
+
+
+def test_mask_box_is_the_tightest_box_around_every_pixel():
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        mask = np.zeros((rng.integers(1, 60), rng.integers(1, 60)), dtype=bool)
+        y0, x0 = rng.integers(0, mask.shape[0]), rng.integers(0, mask.shape[1])
+        y1, x1 = rng.integers(y0, mask.shape[0]) + 1, rng.integers(x0, mask.shape[1]) + 1
+        mask[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < 0.3
+        mask[y0, x0] = mask[y1 - 1, x1 - 1] = True
+        assert mask_box(mask) == (x0, y0, x1, y1)
+    assert mask_box(np.zeros((5, 7), dtype=bool)) is None
+    assert mask_box(np.ones((5, 7), dtype=bool)) == (0, 0, 7, 5)

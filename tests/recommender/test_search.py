@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -215,3 +216,49 @@ def test_binary_vectors_give_the_same_ids_and_distances_as_text(settings):
 def test_wrong_dimension_is_refused():
     with pytest.raises(ValueError, match="1280"):
         similar_products(np.ones(3), model_key=KEY)
+
+
+def test_the_colour_re_rank_matches_numpy_and_builds_only_the_shown_products(
+    settings, django_assert_num_queries
+):
+    from django.test.utils import CaptureQueriesContext
+
+    from recommender.colour import colour_distances
+    from recommender.models import ProductColour
+
+    settings.RECOMMENDER_MAX_DISTANCE = 2.0
+    settings.RECOMMENDER_COLOUR_RERANK_POOL = 40
+    settings.RECOMMENDER_COLOUR_WEIGHT = 0.3
+    products, vectors = _catalogue(120, seed=7)
+    rng = np.random.default_rng(7)
+    histograms = rng.random((len(products), 3, 32))
+    histograms /= histograms.sum(axis=2, keepdims=True)
+    ProductColour.objects.bulk_create(
+        [
+            ProductColour(product=p, histogram=h.round(5).tolist(), mean_rgb=[0, 0, 0], std_rgb=[0, 0, 0])
+            for p, h in zip(products, histograms, strict=True)
+        ]
+    )
+    query = random_unit_vectors(1, DIM, seed=77)[0]
+    query_histogram = rng.random((3, 32))
+    with CaptureQueriesContext(connection) as context:
+        found = similar_products(query, model_key=KEY, k=6, query_histogram=query_histogram)
+    # The oracle: the 40 nearest by exact cosine, blended 70/30 with their colour distance.
+    distances = 1 - vectors @ query
+    pool = np.argsort(distances)[:40]
+    colour = colour_distances(query_histogram, [histograms[i].round(5).tolist() for i in pool])
+    score = 0.7 * distances[pool] + 0.3 * colour
+    expected = [products[pool[j]].pk for j in np.argsort(score, kind="stable")[:6]]
+    assert [r.product.pk for r in found] == expected
+    assert [r.product.price for r in found] == [Product.objects.get(pk=pk).price for pk in expected]
+    # Of the 40 candidates only the 6 shown became products, with what a card shows.
+    reads = [q["sql"] for q in context.captured_queries if q["sql"].startswith('SELECT "shop_product"')]
+    assert len(reads) == 1
+    assert sorted(
+        map(int, re.search(r'"shop_product"\."id" IN \(([\d, ]+)\)', reads[0]).group(1).split(","))
+    ) == (sorted(expected))
+    with django_assert_num_queries(0):
+        assert all(r.product.brand_id is None or r.product.brand.name for r in found)
+        assert all(r.product.category.slug for r in found)
+    # Each result carries the histogram the re-rank read (for the colour plots).
+    assert all(np.allclose(r.histogram, histograms[products.index(r.product)].round(5)) for r in found)
