@@ -670,7 +670,7 @@ def run_regions(
 
 
 def people_build(
-    *, n: int, seed: int = 0, catalogue_limit: int | None = None, folder: Path = PEOPLE_DIR, size=(683, 1024)
+    *, n: int, seed: int = 0, catalogue_limit: int | None = None, folder: Path | None = None, size=(683, 1024)
 ):
     """Write N painted people (bench/people.py) as queries: the catalogue is every CC0 photo
     (or the targets plus a random sample, ``catalogue_limit`` in all); each query's target
@@ -678,6 +678,8 @@ def people_build(
     per side), its mask the top's visible pixels. Returns (catalog dir, queries dir, pairs
     csv, boxes, masks dir, categories)."""
     from bench.people import BOTTOM_FOLDERS, TOP_FOLDERS, person_scene
+
+    folder = folder or PEOPLE_DIR  # read at call time: tests point PEOPLE_DIR at a temporary folder
 
     rng = random.Random(seed)
     photos = cc0_photos()
@@ -872,7 +874,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from bench.common import scratch_database_setup
 
-    scratch_database_setup("bench_retrieval")
+    # Its own scratch database per kind of run, so that a --people run and a self-test can run at once.
+    scratch_database_setup("bench_retrieval_people" if args.people else "bench_retrieval")
     from django.conf import settings
 
     settings.RECOMMENDER_DEVICE = "cpu"
