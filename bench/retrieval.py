@@ -40,6 +40,15 @@ clean photos, each query one of them after a random crop, rotation, scale and co
 jitter, pasted onto a busy background (a collage of other photos). It reports every
 offline-runnable embedder with and without the colour-histogram term, for the whole query
 photo and for the garment's box (what a shopper's drag-a-box crop gives).
+
+``--embedder`` takes several names: each is measured on the same catalogue and queries (with
+``--region``, each query's region is cut once and embedded by every model). ``--colour-in-vector``
+adds, for each colour weight w, the colour term *inside* the vector instead of the re-rank:
+every vector becomes normalise([v, a * c]) with c the colour feature the re-rank uses
+(recommender.colour.colour_features) and a = sqrt(w / (1 - w)), so the cosine of two such
+vectors is (1 - w) * cos(v) + w * cos(c) over the whole catalogue rather than over the
+nearest RECOMMENDER_COLOUR_RERANK_POOL. It is ranked exactly in numpy over the stored vectors
+and histograms (the catalogues here are small enough that HNSW with ef_search 100 is exact too).
 """
 
 from __future__ import annotations
@@ -235,6 +244,41 @@ def evaluate(queries, targets: list[int], *, colour: bool) -> Scores:
     return Scores(ranks)
 
 
+def colour_in_vector(vectors: np.ndarray, histograms, weight: float) -> np.ndarray:
+    """Unit vectors with the colour term inside: normalise([v, a * c]) per row, where v is the
+    unit embedding, c the unit colour feature of the (3, bins) histogram and a = sqrt(w / (1 - w)),
+    so that cosine similarity of two rows is (1 - w) * cos(v, v') + w * cos(c, c')."""
+    from recommender.colour import colour_features
+
+    v = np.asarray(vectors, dtype=np.float32)
+    v = v / np.linalg.norm(v, axis=1, keepdims=True)
+    c = colour_features(np.asarray(histograms, dtype=np.float32))
+    scale = np.sqrt(weight / (1.0 - weight))
+    out = np.concatenate([v, scale * c], axis=1)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def in_vector_scores(
+    queries, ids: dict[str, int], targets: list[int], *, model_key: str, weight: float
+) -> Scores:
+    """Recall with the colour term inside the vector (colour_in_vector) over the stored
+    catalogue vectors and histograms of ``model_key``; queries as query_vectors returns them."""
+    from recommender.models import Embedding, ProductColour
+
+    pks = list(ids.values())
+    stored = dict(
+        Embedding.objects.filter(model_key=model_key, product_id__in=pks).values_list("product_id", "vector")
+    )
+    colours = dict(ProductColour.objects.filter(product_id__in=pks).values_list("product_id", "histogram"))
+    rows = [pk for pk in pks if pk in stored and pk in colours]
+    # pgvector's field gives a HalfVector, a list or an array depending on the version.
+    vectors = [stored[pk].to_list() if hasattr(stored[pk], "to_list") else stored[pk] for pk in rows]
+    catalogue = colour_in_vector(np.asarray(vectors, dtype=np.float32), [colours[pk] for pk in rows], weight)
+    query = colour_in_vector(np.stack([q[0] for q in queries]), [q[2] for q in queries], weight)
+    index = {pk: i for i, pk in enumerate(rows)}
+    return ranks_numpy(query, catalogue, [index.get(t, -1) for t in targets], lambda q, c: q @ c.T)
+
+
 def ranks_numpy(queries: np.ndarray, catalogue: np.ndarray, targets: list[int], score) -> Scores:
     """Rank of each target (a catalogue row) under a scoring function (higher is nearer)."""
     sims = score(queries, catalogue)
@@ -386,6 +430,7 @@ def run(
     boxes=None,
     categories=None,
     compression: list | None = None,
+    in_vector_weights: list[float] = (),
 ) -> list[tuple[str, Scores]]:
     from django.conf import settings
 
@@ -407,6 +452,12 @@ def run(
         for colour in colour_options:
             name = f"{label}, {'with' if colour else 'no'} colour term"
             results.append((name, evaluate(vectors, targets, colour=colour)))
+            logger.info("%s %s: %s", embedder, name, [round(x, 3) for x in results[-1][1].row()])
+        for weight in in_vector_weights:
+            name = f"{label}, colour term in the vector ({weight:g})"
+            results.append(
+                (name, in_vector_scores(vectors, ids, targets, model_key=vectors[0][1], weight=weight))
+            )
             logger.info("%s %s: %s", embedder, name, [round(x, 3) for x in results[-1][1].row()])
     if compression is not None:
         compression.extend(compression_table(ids, by_variant, targets, by_variant[variants[0][0]][0][1]))
@@ -500,13 +551,20 @@ def region_vectors(
     boxes: dict | None = None,
     masks: Path | None = None,
     timings: list | None = None,
+    cut: dict | None = None,
 ):
     """(vector, model key, colour histogram, categories) per query for one --region, through
-    the page's own code: the stored copy, the region's mask, query_embed and query_colour."""
+    the page's own code: the stored copy, the region's mask, query_embed and query_colour.
+    ``cut`` keeps (image, mask) per (region, query) so that several embedders share one cut."""
     from recommender.services import query_colour, query_embed
 
     out = []
     for path in tqdm(paths, desc=f"region {region} ({model})", leave=False):
+        if cut is not None and (region, path.name) in cut:
+            image, mask = cut[(region, path.name)]
+            vector, key = query_embed(image=image, mask=mask, model=model)
+            out.append((vector, key, query_colour(image=image, mask=mask), None))
+            continue
         image, scale = photo_as_stored(path.read_bytes())
         box = truth = None
         if region == "box":
@@ -515,6 +573,8 @@ def region_vectors(
             with Image.open(masks / f"{path.stem}.png") as m:
                 truth = np.asarray(m.convert("L").resize(image.size, Image.Resampling.NEAREST)) > 127
         mask = region_mask(image, region=region, box=box, truth=truth, timings=timings)
+        if cut is not None:
+            cut[(region, path.name)] = (image, mask)
         vector, key = query_embed(image=image, mask=mask, model=model)
         out.append((vector, key, query_colour(image=image, mask=mask), None))
     return out
@@ -523,15 +583,18 @@ def region_vectors(
 @dataclass
 class RegionResult:
     region: str
-    colour_weight: float  # 0: colour re-rank off
+    colour_weight: float  # 0: colour term off
     scores: Scores
+    colour_mode: str = "rerank"  # "rerank": re-rank of the nearest; "vector": inside the vector
+    embedder: str = ""
 
     def as_json(self, *, embedder: str) -> dict:
         return {
             "region": self.region,
             "colour": self.colour_weight > 0,
             "colour_weight": self.colour_weight,
-            "embedder": embedder,
+            "colour_mode": self.colour_mode if self.colour_weight > 0 else "off",
+            "embedder": self.embedder or embedder,
             "queries": len(self.scores.ranks),
             **{f"recall@{k}": round(self.scores.recall(k), 4) for k in KS},
             "mrr": round(self.scores.mrr, 4),
@@ -550,6 +613,9 @@ def run_regions(
     masks: Path | None = None,
     categories: dict | None = None,
     timings: list | None = None,
+    in_vector_weights: list[float] = (),
+    cut: dict | None = None,
+    label: str = "",
 ) -> list[RegionResult]:
     """Recall per (region, colour weight) on the same catalogue and queries."""
     from django.conf import settings
@@ -579,13 +645,24 @@ def run_regions(
                 boxes=boxes,
                 masks=masks,
                 timings=timings if region == "auto" else None,
+                cut=cut,
             )
             for weight in colour_weights:
                 settings.RECOMMENDER_COLOUR_WEIGHT = weight
                 scores = evaluate(vectors, targets, colour=weight > 0)
-                results.append(RegionResult(region, weight, scores))
+                results.append(RegionResult(region, weight, scores, embedder=label))
                 logger.info(
                     "%s %s colour %s: %s", embedder, region, weight, [round(x, 3) for x in scores.row()]
+                )
+            for weight in in_vector_weights:
+                scores = in_vector_scores(vectors, ids, targets, model_key=vectors[0][1], weight=weight)
+                results.append(RegionResult(region, weight, scores, colour_mode="vector", embedder=label))
+                logger.info(
+                    "%s %s colour in vector %s: %s",
+                    embedder,
+                    region,
+                    weight,
+                    [round(x, 3) for x in scores.row()],
                 )
     finally:
         settings.RECOMMENDER_COLOUR_WEIGHT = default_weight
@@ -593,7 +670,7 @@ def run_regions(
 
 
 def people_build(
-    *, n: int, seed: int = 0, catalogue_limit: int | None = None, folder: Path = PEOPLE_DIR, size=(683, 1024)
+    *, n: int, seed: int = 0, catalogue_limit: int | None = None, folder: Path | None = None, size=(683, 1024)
 ):
     """Write N painted people (bench/people.py) as queries: the catalogue is every CC0 photo
     (or the targets plus a random sample, ``catalogue_limit`` in all); each query's target
@@ -601,6 +678,8 @@ def people_build(
     per side), its mask the top's visible pixels. Returns (catalog dir, queries dir, pairs
     csv, boxes, masks dir, categories)."""
     from bench.people import BOTTOM_FOLDERS, TOP_FOLDERS, person_scene
+
+    folder = folder or PEOPLE_DIR  # read at call time: tests point PEOPLE_DIR at a temporary folder
 
     rng = random.Random(seed)
     photos = cc0_photos()
@@ -662,9 +741,15 @@ def regions_body(results: list[RegionResult], *, label: str, timings: list, intr
 
     rows = [
         [
-            label,
+            r.embedder or label,
             REGION_LABELS[r.region],
-            "off" if not r.colour_weight else f"on ({r.colour_weight:g})",
+            "off"
+            if not r.colour_weight
+            else (
+                f"on ({r.colour_weight:g})"
+                if r.colour_mode == "rerank"
+                else f"in the vector ({r.colour_weight:g})"
+            ),
             *r.scores.row(),
         ]
         for r in results
@@ -673,7 +758,7 @@ def regions_body(results: list[RegionResult], *, label: str, timings: list, intr
         intro
         + "\n\n"
         + markdown_table(
-            ["embedder", "query region", "colour re-rank", *(f"recall@{k}" for k in KS), "MRR"], rows
+            ["embedder", "query region", "colour term", *(f"recall@{k}" for k in KS), "MRR"], rows
         )
     )
     if timings:
@@ -690,6 +775,31 @@ def regions_body(results: list[RegionResult], *, label: str, timings: list, intr
             f" median {np.median(ms):.0f} ms, 90th percentile {np.percentile(ms, 90):.0f} ms."
         )
     return body
+
+
+def embed_cpu_table(labels: list[tuple[str, str]], images: list[Image.Image], n: int = 16) -> str:
+    """CPU milliseconds per image for each embedder on the same query photos: one at a time
+    (the Find-similar page) and as one batch of ``n`` (indexing); process CPU time, so a
+    shared machine's waits are left out. The first call (model load) is not counted."""
+    from recommender.embedders import get_embedder
+
+    sample = images[:n]
+    rows = []
+    for name, label in labels:
+        embedder = get_embedder(name)
+        embedder.embed(sample)  # load and warm up (the first calls allocate)
+        singles = []
+        for image in sample:
+            cpu = time.process_time()
+            embedder.embed([image])
+            singles.append(time.process_time() - cpu)
+        cpu = time.process_time()
+        embedder.embed(sample)
+        batch = (time.process_time() - cpu) / len(sample)
+        rows.append([label, len(sample), float(np.median(singles)) * 1000, batch * 1000])
+    return "CPU time per image (process time, all threads; the same query photos):\n\n" + markdown_table(
+        ["embedder", "images", "CPU ms, one at a time (median)", f"CPU ms, batch of {len(sample)}"], rows
+    )
 
 
 def embedder_prepare(name: str) -> str:
@@ -711,7 +821,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--catalog", type=Path)
     parser.add_argument("--queries", type=Path)
     parser.add_argument("--pairs", type=Path)
-    parser.add_argument("--embedder", default=None, help="registry name (default: RECOMMENDER_EMBEDDER)")
+    parser.add_argument(
+        "--embedder", nargs="+", default=None, help="registry names (default: RECOMMENDER_EMBEDDER)"
+    )
+    parser.add_argument(
+        "--colour-in-vector",
+        action="store_true",
+        help="also rank with the colour term inside the vector, at each colour weight",
+    )
     parser.add_argument("--segment-queries", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--segment-catalog", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--garment", default=None, help="garment kind to search for (e.g. top)")
@@ -720,6 +837,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--self-test-queries", type=int, default=150)
     parser.add_argument("--self-test-catalogue", type=int, default=None, help="catalogue size (default all)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument(
+        "--section",
+        default=None,
+        help="docs/benchmarks.md section to write (default retrieval, retrieval-people or retrieval-regions)",
+    )
     parser.add_argument(
         "--region", nargs="+", choices=REGIONS, default=None, help="query regions as the page cuts them"
     )
@@ -752,7 +874,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from bench.common import scratch_database_setup
 
-    scratch_database_setup("bench_retrieval")
+    # Its own scratch database per kind of run, so that a --people run and a self-test can run at once.
+    scratch_database_setup("bench_retrieval_people" if args.people else "bench_retrieval")
     from django.conf import settings
 
     settings.RECOMMENDER_DEVICE = "cpu"
@@ -768,10 +891,11 @@ def main(argv: list[str] | None = None) -> None:
             n_queries=args.self_test_queries, catalogue_limit=args.self_test_catalogue
         )
         compression: list = []
-        for name in args.self_test_embedders:
+        for name in args.embedder or args.self_test_embedders:
             label = embedder_prepare(name)
             for variant, scores in run(
-                compression=compression if name == args.self_test_embedders[0] else None,
+                in_vector_weights=[settings.RECOMMENDER_COLOUR_WEIGHT] if args.colour_in_vector else [],
+                compression=compression if name == (args.embedder or args.self_test_embedders)[0] else None,
                 catalog=catalog,
                 queries_dir=queries_dir,
                 pairs_path=pairs_path,
@@ -795,24 +919,25 @@ def main(argv: list[str] | None = None) -> None:
             " random weights (the ImageNet weights cannot be downloaded here): a sanity line, not a result."
         )
     else:
-        name = args.embedder or settings.RECOMMENDER_EMBEDDER
-        label = embedder_prepare(name)
-        for variant, scores in run(
-            catalog=args.catalog,
-            queries_dir=args.queries,
-            pairs_path=args.pairs,
-            embedder=name,
-            segment_queries=args.segment_queries,
-            segment_catalog=args.segment_catalog,
-            garment=args.garment,
-        ):
-            rows.append([label, variant, *scores.row()])
+        for name in args.embedder or [settings.RECOMMENDER_EMBEDDER]:
+            label = embedder_prepare(name)
+            for variant, scores in run(
+                catalog=args.catalog,
+                queries_dir=args.queries,
+                pairs_path=args.pairs,
+                embedder=name,
+                segment_queries=args.segment_queries,
+                segment_catalog=args.segment_catalog,
+                garment=args.garment,
+            ):
+                rows.append([label, variant, *scores.row()])
         intro = f"Catalogue {args.catalog}, queries {args.queries}, pairs {args.pairs}."
     body = intro + "\n\n" + markdown_table(headers, rows)
     if args.self_test and compression:
         body += (
-            f"\n\n**Fewer bytes per vector** ({args.self_test_embedders[0]}; the same queries, exact search"
-            " in numpy over the production catalogue vectors; PCA fitted on the catalogue; payload = the"
+            f"\n\n**Fewer bytes per vector** ({(args.embedder or args.self_test_embedders)[0]}; the same"
+            " queries, exact search in numpy over the production catalogue vectors;"
+            " PCA fitted on the catalogue; payload = the"
             " vector's bytes in the index before HNSW's graph overhead, which measured ~300–350 B per"
             " vector at m=16 — see the index section):\n\n"
             + markdown_table(
@@ -823,7 +948,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_write:
         from bench.report import section_write
 
-        section_write("retrieval", body, packages=("torchvision", "transformers"))
+        section_write(args.section or "retrieval", body, packages=("torchvision", "transformers"))
 
 
 def regions_main(args) -> None:
@@ -857,32 +982,42 @@ def regions_main(args) -> None:
         regions = args.region or ["auto", "whole"]
         intro = f"Catalogue {args.catalog}, queries {args.queries}, pairs {args.pairs}, boxes {args.boxes}."
     boxes = boxes or built_boxes
-    name = args.embedder or settings.RECOMMENDER_EMBEDDER
-    label = embedder_prepare(name)
+    names = args.embedder or [settings.RECOMMENDER_EMBEDDER]
     weights = [0.0, *(args.colour_weights or [settings.RECOMMENDER_COLOUR_WEIGHT])]
     timings: list = []
-    results = run_regions(
-        catalog=catalog,
-        queries_dir=queries_dir,
-        pairs_path=pairs_path,
-        embedder=name,
-        regions=regions,
-        colour_weights=list(dict.fromkeys(weights)),
-        boxes=boxes,
-        masks=masks,
-        categories=categories,
-        timings=timings,
-    )
+    cut: dict = {}  # each region is cut once per query; every embedder embeds the same cut
+    results: list[RegionResult] = []
+    labels = []
+    for name in names:
+        label = embedder_prepare(name)
+        labels.append((name, label))
+        results += run_regions(
+            catalog=catalog,
+            queries_dir=queries_dir,
+            pairs_path=pairs_path,
+            embedder=name,
+            regions=regions,
+            colour_weights=list(dict.fromkeys(weights)),
+            boxes=boxes,
+            masks=masks,
+            categories=categories,
+            timings=timings if name == names[0] else None,
+            in_vector_weights=[w for w in weights if w > 0] if args.colour_in_vector else [],
+            cut=cut,
+            label=label,
+        )
     if args.json:
         for result in results:
-            print(json.dumps(result.as_json(embedder=label)))
+            print(json.dumps(result.as_json(embedder=result.embedder)))
         return
-    body = regions_body(results, label=label, timings=timings, intro=intro)
+    body = regions_body(results, label=labels[0][1], timings=timings, intro=intro)
+    if len(names) > 1:
+        body += "\n\n" + embed_cpu_table(labels, [image for image, _ in cut.values()])
     print(body)
     if not args.no_write:
         from bench.report import section_write
 
-        section = "retrieval-people" if args.people else "retrieval-regions"
+        section = args.section or ("retrieval-people" if args.people else "retrieval-regions")
         section_write(section, body, packages=("torchvision", "opencv-python-headless"))
 
 

