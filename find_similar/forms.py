@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from find_similar.uploads import upload_decode
+from shop.attributes import ATTRIBUTES, COLOUR, PATTERN
 from shop.forms import PriceBoundField
 from shop.images import DecodedImage, ImageRejected
 from shop.models import Category
@@ -132,6 +133,10 @@ class SearchForm(forms.Form):
     brand = forms.ChoiceField(label=gettext_lazy("Brand"), required=False)
     n = forms.IntegerField(required=False, min_value=1)
     refine = RefinementsField(required=False)
+    # The colour and pattern facets (shop.attributes); a value outside the vocabulary is
+    # ignored, as a stale or edited link should still give results.
+    colour = forms.CharField(required=False, widget=forms.HiddenInput)
+    pattern = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, categories=None, brands=None, currencies=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,6 +145,16 @@ class SearchForm(forms.Form):
         brands = brands if brands is not None else brands_with_products()
         self.fields["category"].choices = [(c.slug, c.display_name) for c in categories]
         self.fields["brand"].choices = [("", _("Any brand"))] + [(b.slug, b.name) for b in brands]
+
+    def _facet_value(self, name: str) -> str:
+        value = (self.cleaned_data.get(name) or "").strip()
+        return value if value in ATTRIBUTES[name].values else ""
+
+    def clean_colour(self):
+        return self._facet_value(COLOUR)
+
+    def clean_pattern(self):
+        return self._facet_value(PATTERN)
 
     def clean_box(self):
         value = self.cleaned_data.get("box") or ""

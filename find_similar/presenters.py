@@ -19,6 +19,7 @@ from find_similar.plots import colour_comparison_svg
 from find_similar.refine import mask_decode, mask_outline
 from find_similar.refinements import SUGGESTIONS
 from find_similar.uploads import Choice, SearchOutcome
+from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_reason
 from shop.fragments import fragment_key, product_card_values
 from shop.garments import GARMENT_CATEGORIES, garment_label
 
@@ -50,6 +51,7 @@ def result_context(
         "currency": currency,
         "brand": data.get("brand") or "",
         "refine": [r.text for r in outcome.refinements],
+        **{name: outcome.chosen.get(name, "") for name in FACETS},
     }
     choice_params = {
         "garment": outcome.choice.garment,
@@ -101,6 +103,8 @@ def result_context(
         more = _query_string({**shown_filters, **choice_params}, n=n + settings.FIND_SIMILAR_RESULTS_STEP)
     return {
         **_refine_context(outcome=outcome, params={**shown_filters, **choice_params}),
+        "facets": _facets(outcome=outcome, params={**shown_filters, **choice_params}),
+        "facet_pool": settings.FIND_SIMILAR_FACET_POOL,
         "form": filter_form,
         "form_errors": None if valid else form.errors,
         "garments": garments,
@@ -145,6 +149,40 @@ def result_context(
             ],
         ),
     }
+
+
+def _facets(*, outcome: SearchOutcome, params: dict) -> list[dict]:
+    """The colour and pattern facets: each value with how many of the nearest products have it
+    and the link that chooses it (or, when chosen, removes it), then why some have none."""
+    facets = []
+    for name in FACETS:
+        spec = ATTRIBUTES[name]
+        counts = outcome.facet_counts.get(name, {"values": {}, "unavailable": {}})
+        active = outcome.chosen.get(name, "")
+        values = [
+            {
+                "value": value,
+                "words": str(words),
+                "count": counts["values"].get(value, 0),
+                "active": value == active,
+                "url": _query_string(params, **{name: "" if value == active else value}),
+            }
+            for value, words in spec.values.items()
+            if value in counts["values"] or value == active
+        ]
+        unavailable: dict[str, int] = {}
+        for method, n in counts["unavailable"].items():
+            reason = attribute_unavailable_reason(method)
+            unavailable[reason] = unavailable.get(reason, 0) + n
+        facets.append(
+            {
+                "name": name,
+                "label": str(spec.label),
+                "values": values,
+                "unavailable": sorted(unavailable.items()),
+            }
+        )
+    return facets
 
 
 def _refine_context(*, outcome: SearchOutcome, params: dict) -> dict:

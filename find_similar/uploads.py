@@ -46,8 +46,10 @@ from recommender.query import (
     product_histograms,
     region_colour,
     region_embed,
+    similar_attribute_counts,
     similar_products,
 )
+from shop.attributes import COLOUR, FACETS, PATTERN
 from shop.clients import client_address
 from shop.garments import GARMENT_CATEGORIES
 from shop.images import DecodedImage, ImageRejected, image_decode
@@ -293,6 +295,10 @@ class SearchOutcome:
     model_key: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     refinements: list = field(default_factory=list)  # find_similar.refinements.Refinement
+    # The chosen colour / pattern facets, and each facet's counts over the nearest
+    # FIND_SIMILAR_FACET_POOL products (recommender.query.similar_attribute_counts).
+    chosen: dict[str, str] = field(default_factory=dict)
+    facet_counts: dict = field(default_factory=dict)
 
 
 def upload_choice_default(upload: QueryImage) -> Choice:
@@ -435,6 +441,7 @@ def upload_search(
     count: int = 10,
     region: QueryRegion | None = None,
     refinements: list | None = None,
+    chosen: dict[str, str] | None = None,
 ) -> SearchOutcome:
     """Search the catalogue for the chosen region of an upload and log what was shown.
 
@@ -443,8 +450,11 @@ def upload_search(
     from the query worker first); without one it is computed here, in-process. Raises
     ModelUnavailable when the embedder's weights are missing. ``refinements``
     (find_similar.refinements.Refinement, from the page's "like this, but ..." box) move the
-    query or filter by colour; each comes back marked applied or with its reason.
+    query or filter by colour; each comes back marked applied or with its reason. ``chosen``:
+    the colour and pattern facets picked on the page (values of shop.attributes); a chosen
+    colour replaces the refinements' colour words.
     """
+    chosen = {name: value for name, value in (chosen or {}).items() if name in FACETS and value}
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     choice = upload_choice_normalize(upload=upload, choice=choice)
@@ -475,10 +485,12 @@ def upload_search(
     timings["refine"] = time.perf_counter() - clock
     # The photo's colours would pull against "in green": words decide the colour then.
     rerank_histogram = None if refined.colours or refined.query else query_histogram
+    colour_names = [chosen[COLOUR]] if COLOUR in chosen else refined.colours
     results = similar_products(
         vector,
         model_key=model_key,
-        colour_names=refined.colours,
+        colour_names=colour_names,
+        pattern_names=[chosen[PATTERN]] if PATTERN in chosen else (),
         categories=categories or None,
         price_min=price_min,
         price_max=price_max,
@@ -495,11 +507,31 @@ def upload_search(
         histograms = product_histograms(product_ids=[r.product.pk for r in results])
     timings["knn"] = time.perf_counter() - clock
 
-    chosen: dict = {"whole": True}
+    clock = time.perf_counter()
+    # One more nearest-ids search, without the facets (each facet counts under the others),
+    # and one grouped count: the search above cannot serve it, as it stops at the page's
+    # results and is narrowed by the facets themselves.
+    facet_counts = similar_attribute_counts(
+        vector,
+        model_key=model_key,
+        names=FACETS,
+        chosen=chosen,
+        pool=settings.FIND_SIMILAR_FACET_POOL,
+        colour_names=refined.colours,
+        categories=categories or None,
+        price_min=price_min,
+        price_max=price_max,
+        currency=currency,
+        brand=brand or None,
+        exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
+    )
+    timings["facets"] = time.perf_counter() - clock
+
+    searched: dict = {"whole": True}
     if choice.garment is not None:
-        chosen = {"garment": choice.garment, "kind": kind}
+        searched = {"garment": choice.garment, "kind": kind}
     elif choice.box is not None:
-        chosen = {"box": list(choice.box), "mask": region.mask}
+        searched = {"box": list(choice.box), "mask": region.mask}
     filters = {
         "categories": categories,
         "price_min": _price_text(price_min),
@@ -509,8 +541,9 @@ def upload_search(
     }
     if refined.refinements:
         filters["refine"] = [r.text for r in refined.refinements]
+    filters.update(chosen)
     shown = [{"product": r.product.pk, "distance": round(r.distance, 5)} for r in results]
-    _search_log(upload=upload, chosen=chosen, filters=filters, results=shown, model_key=model_key)
+    _search_log(upload=upload, chosen=searched, filters=filters, results=shown, model_key=model_key)
 
     return SearchOutcome(
         choice=choice,
@@ -524,6 +557,8 @@ def upload_search(
         model_key=model_key,
         timings=timings,
         refinements=refined.refinements,
+        chosen=chosen,
+        facet_counts=facet_counts,
     )
 
 

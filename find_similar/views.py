@@ -34,6 +34,7 @@ from find_similar.uploads import (
     upload_search,
     upload_timed_out,
 )
+from shop.attributes import FACETS
 from shop.images import ImageRejected
 from shop.models import Product
 from shop.selectors import filter_choices
@@ -267,6 +268,8 @@ def find_similar_result(request, pk):
         region=region,
         # Read even when another field is invalid: a bad price does not drop the words.
         refinements=refinements_read(form.cleaned_data.get("refine") or []),
+        # Likewise the facets (unknown values are read as none: SearchForm.clean_colour).
+        chosen={name: form.cleaned_data.get(name) or "" for name in FACETS},
     )
     context.update(
         result_context(

@@ -19,7 +19,7 @@ from recommender.embedders import EmbedderUnavailable, active_model_key, text_mo
 from recommender.errors import ModelUnavailable
 from recommender.models import ProductColour
 from recommender.segmentation import Garment
-from recommender.selectors import SimilarProduct, similar_products
+from recommender.selectors import SimilarProduct, similar_attribute_counts, similar_products
 from recommender.words import query_refine
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ __all__ = [
     "query_refine",
     "region_colour",
     "region_embed",
+    "similar_attribute_counts",
     "similar_products",
     "text_model_name",
 ]

@@ -107,6 +107,7 @@ def _filters_sql(
     exclude_ids,
     in_stock_only: bool,
     colour_names=(),
+    pattern_names=(),
 ) -> _Filters:
     where = ["e.model_name = %s", "e.model_key = %s", "p.is_active"]
     params: list = [name, model_key]
@@ -136,6 +137,12 @@ def _filters_sql(
             "p.id IN (SELECT product_id FROM shop_productattribute WHERE name = 'colour' AND value = ANY(%s))"
         )
         params.append(list(colour_names))
+    if pattern_names:
+        where.append(
+            "p.id IN (SELECT product_id FROM shop_productattribute"
+            " WHERE name = 'pattern' AND value = ANY(%s))"
+        )
+        params.append(list(pattern_names))
     return _Filters(
         sql="FROM recommender_embedding e JOIN shop_product p ON p.id = e.product_id WHERE "
         + " AND ".join(where),
@@ -217,12 +224,14 @@ def similar_products(
     duplicates_of: tuple[str, str, list | None] | None = None,
     collapse_duplicates: bool = False,
     colour_names=(),
+    pattern_names=(),
 ) -> list[SimilarProduct]:
     """The active products nearest to ``vector`` among those embedded with ``model_key``.
 
     Filters: category slugs, price range (inclusive; with ``currency``, only products priced
     in it, as amounts in different currencies are not comparable), brand slug, excluded ids,
-    in stock, colour names (the products' colour attribute is one of them).
+    in stock, colour names and pattern names (the products' colour or pattern attribute is
+    one of them).
     Cosine distance on the model's HNSW index (the same expression as the index); results
     farther than RECOMMENDER_MAX_DISTANCE are dropped. With ``query_histogram`` the nearest
     RECOMMENDER_COLOUR_RERANK_POOL are re-ranked by blending in the colour distance
@@ -257,6 +266,7 @@ def similar_products(
         exclude_ids=exclude_ids,
         in_stock_only=in_stock_only,
         colour_names=colour_names,
+        pattern_names=pattern_names,
     )
     rows, _plan = _nearest_rows(query, dim=spec.dim, filters=filters, limit=pool)
     # relaxed_order may return rows slightly out of order: sort the few we fetched. A product
@@ -315,6 +325,77 @@ def similar_products(
         item.product = products.get(item.product)
     # A product deleted between the two reads is left out, as before.
     return [item for item in shown if item.product is not None]
+
+
+def similar_attribute_counts(
+    vector,
+    *,
+    model_key: str,
+    names,
+    chosen: dict[str, str],
+    pool: int,
+    categories=None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    currency: str | None = None,
+    brand: str | None = None,
+    exclude_ids=(),
+    colour_names=(),
+    in_stock_only: bool = True,
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Attribute facets over the ``pool`` products nearest to ``vector`` under the other
+    filters (the facets' own values left out, so choosing red still counts the blue):
+    ``{name: {"values": {value: n}, "unavailable": {method: n}}}``.
+
+    Two round trips: the nearest ids (the search's own plan, _nearest_rows) and one grouped
+    count over them, in which each facet's counts keep only the products that also have the
+    other facets' chosen values.
+    """
+    name = model_key.split("@", 1)[0]
+    spec = embedder_spec(name)
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if query.shape[0] != spec.dim:
+        raise ValueError(f"a {name} vector has {spec.dim} dimensions, not {query.shape[0]}")
+    filters = _filters_sql(
+        name=name,
+        model_key=model_key,
+        categories=categories,
+        price_min=price_min,
+        price_max=price_max,
+        currency=currency,
+        brand=brand,
+        exclude_ids=exclude_ids,
+        in_stock_only=in_stock_only,
+        colour_names=colour_names,
+    )
+    rows, _plan = _nearest_rows(query, dim=spec.dim, filters=filters, limit=int(pool))
+    cutoff = settings.RECOMMENDER_MAX_DISTANCE
+    ids = {pk for pk, distance in rows if distance <= cutoff}
+    counts: dict[str, dict[str, dict[str, int]]] = {n: {"values": {}, "unavailable": {}} for n in names}
+    if not ids:
+        return counts
+    which = Q()
+    for facet in names:
+        condition = Q(name=facet)
+        for other, value in chosen.items():
+            if other != facet and value:
+                condition &= Exists(
+                    ProductAttribute.objects.filter(
+                        product_id=OuterRef("product_id"), name=other, value=value
+                    )
+                )
+        which |= condition
+    grouped = (
+        ProductAttribute.objects.filter(which, product_id__in=ids)
+        .values_list("name", "value", "method")
+        .annotate(n=Count("product_id"))
+        .order_by()
+    )
+    for facet, value, method, n in grouped:
+        bucket = counts[facet]["values"] if value else counts[facet]["unavailable"]
+        key = value or method
+        bucket[key] = bucket.get(key, 0) + n
+    return counts
 
 
 def _pk(item: SimilarProduct) -> int:

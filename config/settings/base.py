@@ -550,6 +550,9 @@ CELERY_BEAT_SCHEDULE["find-similar-uploads-requeue-stale"] = {
 # Results per "show more" step, and the most one page shows.
 FIND_SIMILAR_RESULTS_STEP = env.int("FIND_SIMILAR_RESULTS_STEP", default=10)
 FIND_SIMILAR_RESULTS_MAX = env.int("FIND_SIMILAR_RESULTS_MAX", default=100)
+# The colour and pattern facets on the result page count over this many nearest products
+# (the page says so): the most a shopper can page to (FIND_SIMILAR_RESULTS_MAX).
+FIND_SIMILAR_FACET_POOL = env.int("FIND_SIMILAR_FACET_POOL", default=100)
 # Stop reading an upload at the first byte over UPLOAD_MAX_BYTES (the default handlers would
 # spool any size to disk first); then Django's own handlers, unchanged.
 FILE_UPLOAD_HANDLERS = [
