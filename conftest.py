@@ -43,6 +43,19 @@ def _reset_broker_pools(app) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _language_reset():
+    """Every test starts and ends in the default language. A request to a /ko/ page activates
+    Korean in the thread (LocaleMiddleware does not switch back after the response), and
+    strings built outside a request in a later test (form errors) then came out in Korean:
+    tests/find_similar/test_box_queries.py failed after test_refine_words.py's Korean page."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _garment_categories(request):
     """Every database test starts with the garment categories that migration 0002 seeds.
 
