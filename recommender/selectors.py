@@ -206,6 +206,17 @@ def _nearest_rows(
     return rows, plan
 
 
+def _query_vector(vector, *, model_key: str) -> tuple[str, int, np.ndarray]:
+    """The model's name, its dimension and ``vector`` as float32, refused (ValueError) when its
+    length is not the model's: the one check before any search on that model's index."""
+    name = model_key.split("@", 1)[0]
+    spec = embedder_spec(name)
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if query.shape[0] != spec.dim:
+        raise ValueError(f"a {name} vector has {spec.dim} dimensions, not {query.shape[0]}")
+    return name, spec.dim, query
+
+
 def similar_products(
     vector,
     *,
@@ -243,11 +254,7 @@ def similar_products(
     showing one photo, at the group's best rank. RECOMMENDER_DUPLICATE_HEADROOM extra
     candidates are fetched so that k results remain after dropping them.
     """
-    name = model_key.split("@", 1)[0]
-    spec = embedder_spec(name)
-    query = np.asarray(vector, dtype=np.float32).reshape(-1)
-    if query.shape[0] != spec.dim:
-        raise ValueError(f"a {name} vector has {spec.dim} dimensions, not {query.shape[0]}")
+    name, dim, query = _query_vector(vector, model_key=model_key)
     weight = float(settings.RECOMMENDER_COLOUR_WEIGHT) if query_histogram is not None else 0.0
     wanted = offset + k
     dedup = duplicates_of is not None or collapse_duplicates
@@ -268,7 +275,7 @@ def similar_products(
         colour_names=colour_names,
         pattern_names=pattern_names,
     )
-    rows, _plan = _nearest_rows(query, dim=spec.dim, filters=filters, limit=pool)
+    rows, _plan = _nearest_rows(query, dim=dim, filters=filters, limit=pool)
     # relaxed_order may return rows slightly out of order: sort the few we fetched. A product
     # with several regions' vectors counts once, at its nearest.
     rows.sort(key=lambda row: row[1])
@@ -351,11 +358,7 @@ def similar_attribute_counts(
     count over them, in which each facet's counts keep only the products that also have the
     other facets' chosen values.
     """
-    name = model_key.split("@", 1)[0]
-    spec = embedder_spec(name)
-    query = np.asarray(vector, dtype=np.float32).reshape(-1)
-    if query.shape[0] != spec.dim:
-        raise ValueError(f"a {name} vector has {spec.dim} dimensions, not {query.shape[0]}")
+    name, dim, query = _query_vector(vector, model_key=model_key)
     filters = _filters_sql(
         name=name,
         model_key=model_key,
@@ -368,7 +371,7 @@ def similar_attribute_counts(
         in_stock_only=in_stock_only,
         colour_names=colour_names,
     )
-    rows, _plan = _nearest_rows(query, dim=spec.dim, filters=filters, limit=int(pool))
+    rows, _plan = _nearest_rows(query, dim=dim, filters=filters, limit=int(pool))
     cutoff = settings.RECOMMENDER_MAX_DISTANCE
     ids = {pk for pk, distance in rows if distance <= cutoff}
     counts: dict[str, dict[str, dict[str, int]]] = {n: {"values": {}, "unavailable": {}} for n in names}
