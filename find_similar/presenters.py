@@ -19,7 +19,7 @@ from find_similar.plots import colour_comparison_svg
 from find_similar.refine import mask_decode, mask_outline
 from find_similar.refinements import SUGGESTIONS
 from find_similar.uploads import Choice, SearchOutcome
-from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_reason
+from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_counts
 from shop.fragments import fragment_key, product_card_values
 from shop.garments import GARMENT_CATEGORIES, garment_label
 
@@ -170,16 +170,12 @@ def _facets(*, outcome: SearchOutcome, params: dict) -> list[dict]:
             for value, words in spec.values.items()
             if value in counts["values"] or value == active
         ]
-        unavailable: dict[str, int] = {}
-        for method, n in counts["unavailable"].items():
-            reason = attribute_unavailable_reason(method)
-            unavailable[reason] = unavailable.get(reason, 0) + n
         facets.append(
             {
                 "name": name,
                 "label": str(spec.label),
                 "values": values,
-                "unavailable": sorted(unavailable.items()),
+                "unavailable": attribute_unavailable_counts(counts["unavailable"]),
             }
         )
     return facets

@@ -106,3 +106,13 @@ def attribute_value_label(name: str, value: str) -> str:
 def attribute_unavailable_reason(method: str) -> str:
     """Why an attribute has no value, in the reader's language."""
     return str(UNAVAILABLE_REASONS.get(method, UNAVAILABLE_DEFAULT))
+
+
+def attribute_unavailable_counts(by_method: dict[str, int]) -> list[tuple[str, int]]:
+    """How many products have no value, per reason shown (methods that share a reason add up),
+    sorted: what a facet says under its values, on browse and on Find similar."""
+    by_reason: dict[str, int] = {}
+    for method, n in by_method.items():
+        reason = attribute_unavailable_reason(method)
+        by_reason[reason] = by_reason.get(reason, 0) + n
+    return sorted(by_reason.items())

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.db.models.functions import Greatest
 
-from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_reason
+from shop.attributes import ATTRIBUTES, FACETS, attribute_unavailable_counts, attribute_unavailable_reason
 from shop.currency import (
     CURRENCY_RE,
     Conversion,
@@ -178,8 +178,7 @@ def attribute_facets(*, filters: dict) -> list[dict]:
             if value:
                 counts[name][value] = counts[name].get(value, 0) + n
             else:
-                reason = attribute_unavailable_reason(method)
-                unavailable[name][reason] = unavailable[name].get(reason, 0) + n
+                unavailable[name][method] = unavailable[name].get(method, 0) + n
     facets = []
     for name in FACETS:
         spec = ATTRIBUTES[name]
@@ -193,7 +192,7 @@ def attribute_facets(*, filters: dict) -> list[dict]:
                     for value, words in spec.values.items()
                     if value in counts[name]
                 ],
-                "unavailable": sorted(unavailable[name].items()),
+                "unavailable": attribute_unavailable_counts(unavailable[name]),
             }
         )
     return facets
