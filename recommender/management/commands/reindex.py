@@ -95,29 +95,28 @@ class Command(BaseCommand):
     def _fill_hashes(self, *, batch_size: int, verbosity: int) -> None:
         ids = products_missing_phash()
         self.stdout.write(f"{len(ids)} products without a perceptual hash.")
-        hashed = failed = 0
-        with tqdm(total=len(ids), unit="img", disable=verbosity < 1, file=self.stderr._out) as bar:
-            for start in range(0, len(ids), batch_size):
-                batch = ids[start : start + batch_size]
-                done, errors = image_hashes_fill(product_ids=batch)
-                hashed += done
-                failed += len(errors)
-                for pk, reason in errors.items():
-                    bar.write(f"product {pk}: {reason}")
-                bar.update(len(batch))
+        hashed, failed = self._in_batches(ids, image_hashes_fill, batch_size=batch_size, verbosity=verbosity)
         self.stdout.write(self.style.SUCCESS(f"Hashed {hashed} products; {failed} flagged."))
 
     def _compute_attributes(self, *, all_products: bool, batch_size: int, verbosity: int) -> None:
         ids = products_pending_attributes(all_products=all_products)
         self.stdout.write(f"{len(ids)} products to compute attributes for.")
+        done, failed = self._in_batches(
+            ids, attributes_compute_batch, batch_size=batch_size, verbosity=verbosity
+        )
+        self.stdout.write(self.style.SUCCESS(f"Computed attributes of {done} products; {failed} flagged."))
+
+    def _in_batches(self, ids: list[int], work, *, batch_size: int, verbosity: int) -> tuple[int, int]:
+        """Run ``work(product_ids=batch)`` (a service returning (done, {id: reason})) over ``ids``
+        with a progress bar, writing each flagged product; returns (done, flagged)."""
         done = failed = 0
         with tqdm(total=len(ids), unit="img", disable=verbosity < 1, file=self.stderr._out) as bar:
             for start in range(0, len(ids), batch_size):
                 batch = ids[start : start + batch_size]
-                computed, errors = attributes_compute_batch(product_ids=batch)
-                done += computed
+                count, errors = work(product_ids=batch)
+                done += count
                 failed += len(errors)
                 for pk, reason in errors.items():
                     bar.write(f"product {pk}: {reason}")
                 bar.update(len(batch))
-        self.stdout.write(self.style.SUCCESS(f"Computed attributes of {done} products; {failed} flagged."))
+        return done, failed
