@@ -486,17 +486,21 @@ def upload_search(
     # The photo's colours would pull against "in green": words decide the colour then.
     rerank_histogram = None if refined.colours or refined.query else query_histogram
     colour_names = [chosen[COLOUR]] if COLOUR in chosen else refined.colours
+    # The shopper's filters, the same for the results and for the facets' counts.
+    narrowed = {
+        "categories": categories or None,
+        "price_min": price_min,
+        "price_max": price_max,
+        "currency": currency,
+        "brand": brand or None,
+        "exclude_ids": [upload.source_product_id] if upload.source_product_id else (),
+    }
     results = similar_products(
         vector,
         model_key=model_key,
         colour_names=colour_names,
         pattern_names=[chosen[PATTERN]] if PATTERN in chosen else (),
-        categories=categories or None,
-        price_min=price_min,
-        price_max=price_max,
-        currency=currency,
-        brand=brand or None,
-        exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
+        **narrowed,
         k=count,
         query_histogram=rerank_histogram,
     )
@@ -518,12 +522,7 @@ def upload_search(
         chosen=chosen,
         pool=settings.FIND_SIMILAR_FACET_POOL,
         colour_names=refined.colours,
-        categories=categories or None,
-        price_min=price_min,
-        price_max=price_max,
-        currency=currency,
-        brand=brand or None,
-        exclude_ids=[upload.source_product_id] if upload.source_product_id else (),
+        **narrowed,
     )
     timings["facets"] = time.perf_counter() - clock
 
