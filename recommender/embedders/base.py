@@ -102,15 +102,12 @@ class Embedder:
         torch = self._torch
         batch = torch.stack([self._transform(image.convert("RGB")) for image in images]).to(self.device)
         with torch.inference_mode():
-            features = self.module(batch).float()
-            features = torch.nn.functional.normalize(features.reshape(len(images), -1), dim=1)
-        out = features.cpu().numpy().astype(np.float32)
-        if out.shape[1] != self.dim:
-            raise EmbedderUnavailable(
-                f"The {self.name} weights produce {out.shape[1]}-d vectors, not {self.dim}-d. "
-                "Check that the weights file is for this model."
+            return self._unit_rows(
+                self.module(batch),
+                len(images),
+                source="weights produce",
+                fix="the weights file is for this model",
             )
-        return out
 
     @property
     def embeds_text(self) -> bool:
@@ -133,13 +130,20 @@ class Embedder:
             return_tensors="pt",
         ).to(self.device)
         with torch.inference_mode():
-            features = self.text_module(tokens["input_ids"], tokens["attention_mask"]).float()
-            features = torch.nn.functional.normalize(features.reshape(len(texts), -1), dim=1)
-        out = features.cpu().numpy().astype(np.float32)
+            features = self.text_module(tokens["input_ids"], tokens["attention_mask"])
+            return self._unit_rows(
+                features, len(texts), source="text tower produces", fix="the model folder holds this model"
+            )
+
+    def _unit_rows(self, features, n: int, *, source: str, fix: str) -> np.ndarray:
+        """A tower's output as (n, dim) float32 rows of unit length; a tower whose vectors are
+        not this model's dimension is refused, saying what to check."""
+        torch = self._torch
+        rows = torch.nn.functional.normalize(features.float().reshape(n, -1), dim=1)
+        out = rows.cpu().numpy().astype(np.float32)
         if out.shape[1] != self.dim:
             raise EmbedderUnavailable(
-                f"The {self.name} text tower produces {out.shape[1]}-d vectors, not {self.dim}-d. "
-                "Check that the model folder holds this model."
+                f"The {self.name} {source} {out.shape[1]}-d vectors, not {self.dim}-d. Check that {fix}."
             )
         return out
 
