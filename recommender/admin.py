@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from recommender.models import Embedding, ProductColour
+from recommender.models import Embedding, ProductColour, Projection
 from shop.admin_lists import BoundedChangeListAdmin
 
 
@@ -39,4 +39,21 @@ class ProductColourAdmin(BoundedChangeListAdmin, admin.ModelAdmin):
     raw_id_fields = ("product",)
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Projection)
+class ProjectionAdmin(admin.ModelAdmin):
+    """What the compressed index was fitted on; fitted and refitted by `manage.py
+    fit_projection`, never edited by hand (a changed matrix would disagree with every stored
+    row's coordinates)."""
+
+    list_display = ("model_key", "dim_in", "dim_out", "fitted_rows", "explained_variance", "updated_at")
+    readonly_fields = list_display
+    exclude = ("mean", "components")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

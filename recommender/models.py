@@ -104,3 +104,74 @@ class ProductColour(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.product_id} colour"
+
+
+class ReducedVector(models.Model):
+    """An embedding's PCA coordinates (recommender.projection), for the model's compressed
+    index: rows exist for a model key once `manage.py fit_projection` has run for it.
+
+    A table of its own rather than a column of Embedding: a refit rewrites every row, and
+    updating Embedding rows would insert each into the full-vector HNSW graph again."""
+
+    embedding = models.OneToOneField(
+        Embedding,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="reduced",
+        verbose_name=_("embedding"),
+    )
+    # Copied from the embedding: the partial index's condition and a refit's delete.
+    model_name = models.CharField(_("model"), max_length=50)
+    model_key = models.CharField(_("model key"), max_length=100)
+    vector = HalfVectorField(_("PCA coordinates"))
+
+    class Meta:
+        verbose_name = _("PCA coordinates")
+        verbose_name_plural = _("PCA coordinates")
+        indexes = [
+            models.Index(fields=["model_key"], name="reducedvector_model_key"),
+            # Euclidean distance on the PCA coordinates of unit vectors ranks like the cosine
+            # distance of the vectors they come from, up to what the dropped components held.
+            *(
+                HnswIndex(
+                    OpClass(vector_as(spec.compressed_dim), name="halfvec_l2_ops"),
+                    name=spec.compressed_index_name,
+                    condition=Q(model_name=spec.name),
+                    m=HNSW_M,
+                    ef_construction=HNSW_EF_CONSTRUCTION,
+                )
+                for spec in REGISTRY.values()
+                if spec.compressed_dim
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.embedding_id} {self.model_key}"
+
+
+class Projection(TimeStampedModel):
+    """A PCA fitted on one model key's vectors (recommender.projection): ReducedVector holds
+    ``(vector - mean) @ components.T`` of every row of that key. Refitted by
+    ``manage.py fit_projection``, which rewrites those rows in the same transaction."""
+
+    model_key = models.CharField(_("model key"), max_length=100, unique=True)
+    model_name = models.CharField(_("model"), max_length=50)
+    dim_in = models.PositiveIntegerField(_("vector dimensions"))
+    dim_out = models.PositiveIntegerField(_("PCA dimensions"))
+    # float32, little-endian: dim_in values, and dim_out rows of dim_in values.
+    mean = models.BinaryField(_("mean"))
+    components = models.BinaryField(_("components"))
+    fitted_rows = models.PositiveIntegerField(_("vectors fitted on"))
+    explained_variance = models.FloatField(_("share of variance kept"))
+
+    class Meta:
+        verbose_name = _("PCA projection")
+        verbose_name_plural = _("PCA projections")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dim_out__gt=0) & Q(dim_out__lt=models.F("dim_in")), name="projection_dims"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_key} {self.dim_in}->{self.dim_out}"

@@ -22,6 +22,7 @@ from recommender.colour import colour_distances
 from recommender.duplicates import is_near_duplicate
 from recommender.embedders import active_model_key, embedder_fallback_notice, embedder_spec
 from recommender.models import Embedding, ProductColour
+from recommender.projection import projection_for_search
 from shop.attributes import COLOUR
 from shop.forms import price_from_query
 from shop.fragments import fragment_key, product_card_values
@@ -93,6 +94,7 @@ class _Filters:
 
     sql: str
     params: list
+    where: str  # the conditions alone, for a search that starts from another table
 
 
 def _filters_sql(
@@ -147,14 +149,28 @@ def _filters_sql(
         sql="FROM recommender_embedding e JOIN shop_product p ON p.id = e.product_id WHERE "
         + " AND ".join(where),
         params=params,
+        where=" AND ".join(where),
     )
 
 
+def _compressed_dim(model_key: str) -> int:
+    """The dimension of the model's compressed (PCA) index when searches may use it, else 0."""
+    if not model_key or not settings.RECOMMENDER_COMPRESSED_SEARCH:
+        return 0
+    return embedder_spec(model_key.split("@", 1)[0]).compressed_dim
+
+
 def _nearest_rows(
-    query: np.ndarray, *, dim: int, filters: _Filters, limit: int, binary: bool = True
+    query: np.ndarray,
+    *,
+    dim: int,
+    filters: _Filters,
+    limit: int,
+    binary: bool = True,
+    model_key: str = "",
 ) -> tuple[list[tuple[int, float]], str]:
     """(product id, cosine distance) of the ``limit`` nearest rows passing ``filters``, and the
-    plan used: "exact" or "hnsw".
+    plan used: "exact", "hnsw" or "compressed".
 
     One round trip picks the plan and sets the transaction's search settings: a count of the
     rows the filters keep, capped at RECOMMENDER_EXACT_MAX_ROWS + 1 (cheap either way: an
@@ -164,28 +180,43 @@ def _nearest_rows(
     does not get to choose: left alone it took the price index and an exact sort over 10,000
     rows for a 10% price filter on 100k products (p95 237 ms, docs/benchmarks.md "index").
 
+    When ``model_key`` has a fitted projection (recommender.projection), the walk is on the
+    small PCA index, for RECOMMENDER_COMPRESSED_RERANK times ``limit`` candidates, whose
+    full vectors then give the order and the distances returned.
+
     ``binary=False`` sends the vector as text, the way the ORM does (kept to test that both
     give the same answer).
     """
-    vector = HalfVector(query) if binary else HalfVector(query).to_text()
+
+    def sent(values: np.ndarray):
+        return HalfVector(values) if binary else HalfVector(values).to_text()
+
     cap = int(settings.RECOMMENDER_EXACT_MAX_ROWS)
+    compressed_dim = _compressed_dim(model_key)
+    ef_search = int(settings.RECOMMENDER_EF_SEARCH)
     with transaction.atomic(), _search_cursor(binary=binary) as cursor:
-        # The settings matter only to the HNSW plan below; the exact plan sorts in every
+        # The settings matter only to the HNSW plans below; the exact plan sorts in every
         # alternative, so disabling sorts does not change it. is_local: until the commit.
         cursor.execute(
             "SELECT set_config('hnsw.iterative_scan', %s, true), set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.max_scan_tuples', %s, true), set_config('enable_sort', 'off', true),"
             " set_config('enable_incremental_sort', 'off', true),"
-            f" (SELECT count(*) FROM (SELECT 1 {filters.sql} LIMIT %s) kept)",
+            f" (SELECT count(*) FROM (SELECT 1 {filters.sql} LIMIT %s) kept),"
+            " (SELECT updated_at FROM recommender_projection WHERE model_key = %s AND %s)",
             [
                 _iterative_scan_mode(),
-                str(int(settings.RECOMMENDER_EF_SEARCH)),
+                str(ef_search),
                 str(int(settings.RECOMMENDER_HNSW_MAX_SCAN_TUPLES)),
                 *filters.params,
                 cap + 1,
+                model_key,
+                bool(compressed_dim),
             ],
         )
-        kept = cursor.fetchone()[-1]
+        *_, kept, projection_version = cursor.fetchone()
+        fitted = None
+        if kept > cap and projection_version is not None:
+            fitted = projection_for_search(model_key, projection_version.isoformat())
         distance = f"(e.vector::halfvec({dim})) <=> %s::halfvec({dim})"
         if kept <= cap:
             plan = "exact"
@@ -196,11 +227,28 @@ def _nearest_rows(
                 f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
                 " WHERE e.id IN (SELECT id FROM kept) ORDER BY distance LIMIT %s"
             )
-            params = [*filters.params, vector, limit]
+            params = [*filters.params, sent(query), limit]
+        elif fitted is not None:
+            plan = "compressed"
+            candidates = limit * int(settings.RECOMMENDER_COMPRESSED_RERANK)
+            if candidates > ef_search:
+                # Without an iterative scan the graph walk returns at most ef_search rows.
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
+            sql = (
+                "WITH near AS MATERIALIZED (SELECT e.id FROM recommender_reducedvector r"
+                " JOIN recommender_embedding e ON e.id = r.embedding_id"
+                " JOIN shop_product p ON p.id = e.product_id"
+                f" WHERE r.model_name = %s AND {filters.where}"
+                f" ORDER BY (r.vector::halfvec({compressed_dim})) <-> %s::halfvec({compressed_dim}) LIMIT %s)"
+                f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
+                " WHERE e.id IN (SELECT id FROM near) ORDER BY distance LIMIT %s"
+            )
+            name = model_key.split("@", 1)[0]
+            params = [name, *filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         else:
             plan = "hnsw"
             sql = f"SELECT e.product_id, {distance} AS distance {filters.sql} ORDER BY distance LIMIT %s"
-            params = [vector, *filters.params, limit]
+            params = [sent(query), *filters.params, limit]
         cursor.execute(sql, params)
         rows = [(int(pk), float(d)) for pk, d in cursor.fetchall()]
     return rows, plan
@@ -275,7 +323,7 @@ def similar_products(
         colour_names=colour_names,
         pattern_names=pattern_names,
     )
-    rows, _plan = _nearest_rows(query, dim=dim, filters=filters, limit=pool)
+    rows, _plan = _nearest_rows(query, dim=dim, filters=filters, limit=pool, model_key=model_key)
     # relaxed_order may return rows slightly out of order: sort the few we fetched. A product
     # with several regions' vectors counts once, at its nearest.
     rows.sort(key=lambda row: row[1])
@@ -371,7 +419,7 @@ def similar_attribute_counts(
         in_stock_only=in_stock_only,
         colour_names=colour_names,
     )
-    rows, _plan = _nearest_rows(query, dim=dim, filters=filters, limit=int(pool))
+    rows, _plan = _nearest_rows(query, dim=dim, filters=filters, limit=int(pool), model_key=model_key)
     cutoff = settings.RECOMMENDER_MAX_DISTANCE
     ids = {pk for pk, distance in rows if distance <= cutoff}
     counts: dict[str, dict[str, dict[str, int]]] = {n: {"values": {}, "unavailable": {}} for n in names}

@@ -20,8 +20,9 @@ from recommender.attributes import attributes_compute
 from recommender.colour import rgb_histogram, rgb_stats
 from recommender.duplicates import image_phash, image_phash_fine, near_duplicate_groups
 from recommender.embedders import active_model_key, get_embedder
-from recommender.models import Embedding, ProductColour, Region
+from recommender.models import Embedding, ProductColour, ReducedVector, Region
 from recommender.preprocess import garment_on_white
+from recommender.projection import projection_for_write
 from shop.garments import GARMENT_CATEGORIES
 from shop.images import ImageRejected, image_decode
 from shop.models import Product
@@ -131,7 +132,9 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
     clears_flag = embedder.model_key == active_model_key()
     now = timezone.now()
     with transaction.atomic():
-        Embedding.objects.bulk_create(
+        # The PCA coordinates for the compressed index, under the projection's share lock.
+        projection = projection_for_write(embedder.model_key)
+        embedded = Embedding.objects.bulk_create(
             [
                 Embedding(
                     product=product,
@@ -147,6 +150,19 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
             unique_fields=["product", "model_key", "region"],
             update_fields=["vector", "image_sha256", "model_name", "updated_at"],
         )
+        if projection is not None:
+            # bulk_create with update_conflicts reads back each row's id, new or updated.
+            ReducedVector.objects.bulk_create(
+                [
+                    ReducedVector(
+                        embedding_id=row.pk, model_name=row.model_name, model_key=row.model_key, vector=point
+                    )
+                    for row, point in zip(embedded, projection.apply(vectors), strict=True)
+                ],
+                update_conflicts=True,
+                unique_fields=["embedding"],
+                update_fields=["vector", "model_name", "model_key"],
+            )
         # One vector per product and model: drop a region left from another catalogue setting.
         for product, _, region in crops:
             Embedding.objects.filter(product=product, model_key=embedder.model_key).exclude(

@@ -468,6 +468,11 @@ RECOMMENDER_EXACT_MAX_ROWS = env.int("RECOMMENDER_EXACT_MAX_ROWS", default=500)
 # 20,000). Filters that pass the count above keep > RECOMMENDER_EXACT_MAX_ROWS rows, so at
 # 100k rows >= 0.5% pass, and 20,000 tuples hold ~100 of them: enough for a 50-row pool.
 RECOMMENDER_HNSW_MAX_SCAN_TUPLES = env.int("RECOMMENDER_HNSW_MAX_SCAN_TUPLES", default=20000)
+# Searches on a model with a fitted PCA projection (`manage.py fit_projection`) walk its small
+# index for RECOMMENDER_COMPRESSED_RERANK x the rows wanted and order those by the full
+# vectors (recommender.projection). Off: the full-vector index, as before a fit.
+RECOMMENDER_COMPRESSED_SEARCH = env.bool("RECOMMENDER_COMPRESSED_SEARCH", default=True)
+RECOMMENDER_COMPRESSED_RERANK = env.int("RECOMMENDER_COMPRESSED_RERANK", default=4)
 # Results farther than this cosine distance are not "similar" and are not shown.
 RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance

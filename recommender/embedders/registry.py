@@ -40,6 +40,10 @@ class EmbedderSpec:
     fetch: Callable[[], str]  # downloads the weights into the local cache; returns where
     # Languages its text tower understands; empty: an image-only model.
     text_languages: tuple[str, ...] = ()
+    # A second, smaller HNSW index over a PCA projection of the vectors (recommender.projection):
+    # its dimension and name, or 0 / "" for a model searched on its full vectors only.
+    compressed_dim: int = 0
+    compressed_index_name: str = ""
 
     @property
     def embeds_text(self) -> bool:
@@ -283,6 +287,10 @@ REGISTRY: dict[str, EmbedderSpec] = {
             weights_ready=_resnet50_ready,
             load=_resnet50_load,
             fetch=_resnet50_fetch,
+            # 2048 half floats are 4 KB a vector before HNSW's graph; 512 PCA coordinates are 1 KB
+            # (docs/benchmarks.md "index-compressed" measures what the re-rank keeps).
+            compressed_dim=512,
+            compressed_index_name="embedding_resnet50_pca_hnsw",
         ),
         # The hash in each version is the one in its weights file's name.
         _effnet_spec(0, pooling="avg", version="imagenet-57934424", index_name="embedding_effnetlite0_hnsw"),
