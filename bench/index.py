@@ -73,6 +73,7 @@ class Measure:
     rows: float
     cpu: float = float("nan")  # CPU ms per query, server + client
     extra: dict = field(default_factory=dict)
+    cpu_client: float = float("nan")  # of which this process (the web process's share)
 
 
 def process_cpu_ms(pid: int) -> float:
@@ -89,13 +90,13 @@ def measure(label, search, queries, truth, *, backend_pid: int | None = None, **
     process): on a shared, busy machine wall time includes waiting for a core; CPU time is
     close to what an idle machine's latency would be."""
     found, times = [], []
-    cpu_start = (process_cpu_ms(backend_pid) if backend_pid else 0.0) + time.process_time() * 1000
+    db_start, client_start = (process_cpu_ms(backend_pid) if backend_pid else 0.0), time.process_time() * 1000
     for q in queries:
         start = time.perf_counter()
         got = search(q, **kwargs)
         times.append((time.perf_counter() - start) * 1000)
         found.append(got)
-    cpu_end = (process_cpu_ms(backend_pid) if backend_pid else 0.0) + time.process_time() * 1000
+    db_end, client_end = (process_cpu_ms(backend_pid) if backend_pid else 0.0), time.process_time() * 1000
     return Measure(
         label=label,
         recall=recall_at_k(found, truth),
@@ -103,7 +104,8 @@ def measure(label, search, queries, truth, *, backend_pid: int | None = None, **
         p95=percentile(times, 95),
         qps=1000 / float(np.mean(times)),
         rows=float(np.mean([len(f) for f in found])),
-        cpu=(cpu_end - cpu_start) / max(len(queries), 1),
+        cpu=(db_end - db_start + client_end - client_start) / max(len(queries), 1),
+        cpu_client=(client_end - client_start) / max(len(queries), 1),
     )
 
 
