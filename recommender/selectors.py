@@ -95,6 +95,7 @@ class _Filters:
     sql: str
     params: list
     where: str  # the conditions alone, for a search that starts from another table
+    narrowing: bool  # the shopper narrowed the catalogue (category, price, brand, colour, pattern)
 
 
 def _filters_sql(
@@ -150,6 +151,14 @@ def _filters_sql(
         + " AND ".join(where),
         params=params,
         where=" AND ".join(where),
+        narrowing=bool(
+            categories
+            or price_min is not None
+            or price_max is not None
+            or brand
+            or colour_names
+            or pattern_names
+        ),
     )
 
 
@@ -170,19 +179,22 @@ def _nearest_rows(
     model_key: str = "",
 ) -> tuple[list[tuple[int, float]], str]:
     """(product id, cosine distance) of the ``limit`` nearest rows passing ``filters``, and the
-    plan used: "exact", "hnsw" or "compressed".
+    plan used: "exact", "hnsw", "compressed-exact" or "compressed".
 
     One round trip picks the plan and sets the transaction's search settings: a count of the
-    rows the filters keep, capped at RECOMMENDER_EXACT_MAX_ROWS + 1 (cheap either way: an
-    index range or the first rows of a scan). When that many or fewer remain, their distances
-    are computed exactly (a few thousand distances cost less than walking the graph, and
-    recall is 1); otherwise the HNSW index is walked with an iterative scan. The planner
-    does not get to choose: left alone it took the price index and an exact sort over 10,000
-    rows for a 10% price filter on 100k products (p95 237 ms, docs/benchmarks.md "index").
+    rows the filters keep, capped (cheap either way: an index range or the first rows of a
+    scan). When at most RECOMMENDER_EXACT_MAX_ROWS remain, their distances are computed
+    exactly (a few hundred distances cost less than walking the graph, and recall is 1);
+    otherwise the HNSW index is walked with an iterative scan. The planner does not get to
+    choose: left alone it took the price index and an exact sort over 10,000 rows for a 10%
+    price filter on 100k products (p95 237 ms, docs/benchmarks.md "index").
 
     When ``model_key`` has a fitted projection (recommender.projection), the walk is on the
-    small PCA index, for RECOMMENDER_COMPRESSED_RERANK times ``limit`` candidates, whose
-    full vectors then give the order and the distances returned.
+    small PCA index, for RECOMMENDER_COMPRESSED_RERANK times ``limit`` candidates, whose full
+    vectors then give the order and the distances returned; and a filter that keeps up to
+    RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS rows ranks them all exactly on their PCA
+    coordinates (a quarter of the bytes) before that same re-rank, where a graph walk would
+    have to step over ~100 rows for each one it keeps.
 
     ``binary=False`` sends the vector as text, the way the ORM does (kept to test that both
     give the same answer).
@@ -193,14 +205,25 @@ def _nearest_rows(
 
     cap = int(settings.RECOMMENDER_EXACT_MAX_ROWS)
     compressed_dim = _compressed_dim(model_key)
+    # Counting further costs a few ms on a broad filter: only where it can change the plan.
+    counted = (
+        max(cap, int(settings.RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS))
+        if compressed_dim and filters.narrowing
+        else cap
+    )
     ef_search = int(settings.RECOMMENDER_EF_SEARCH)
     with transaction.atomic(), _search_cursor(binary=binary) as cursor:
-        # The settings matter only to the HNSW plans below; the exact plan sorts in every
-        # alternative, so disabling sorts does not change it. is_local: until the commit.
+        # The settings matter only to the HNSW plans below; the exact plans sort in every
+        # alternative, so disabling sorts does not change them. Without hash and merge joins
+        # the rows a narrow filter keeps are found from the product side through the
+        # embeddings' product_id index (1,000 of 100k: 5 ms) instead of by a hash join over
+        # every embedding (16 ms; bench.ann); an HNSW walk joins row by row anyway.
+        # is_local: until the commit.
         cursor.execute(
             "SELECT set_config('hnsw.iterative_scan', %s, true), set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.max_scan_tuples', %s, true), set_config('enable_sort', 'off', true),"
-            " set_config('enable_incremental_sort', 'off', true),"
+            " set_config('enable_incremental_sort', 'off', true), set_config('enable_hashjoin', 'off', true),"
+            " set_config('enable_mergejoin', 'off', true),"
             f" (SELECT count(*) FROM (SELECT 1 {filters.sql} LIMIT %s) kept),"
             " (SELECT updated_at FROM recommender_projection WHERE model_key = %s AND %s)",
             [
@@ -208,7 +231,7 @@ def _nearest_rows(
                 str(ef_search),
                 str(int(settings.RECOMMENDER_HNSW_MAX_SCAN_TUPLES)),
                 *filters.params,
-                cap + 1,
+                counted + 1,
                 model_key,
                 bool(compressed_dim),
             ],
@@ -218,19 +241,29 @@ def _nearest_rows(
         if kept > cap and projection_version is not None:
             fitted = projection_for_search(model_key, projection_version.isoformat())
         distance = f"(e.vector::halfvec({dim})) <=> %s::halfvec({dim})"
+        # The last step of every plan: the nearest of the candidates ``near`` by the full vectors.
+        # The outer query has no model_name condition, so the model's partial HNSW index cannot
+        # serve it.
+        rerank = (
+            f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
+            " WHERE e.id IN (SELECT id FROM near) ORDER BY distance LIMIT %s"
+        )
+        reduced = f"(r.vector::halfvec({compressed_dim})) <-> %s::halfvec({compressed_dim})"
+        candidates = limit * int(settings.RECOMMENDER_COMPRESSED_RERANK)
         if kept <= cap:
             plan = "exact"
-            # The rows the filters keep, then their distances. The outer query has no
-            # model_name condition, so the model's partial HNSW index cannot serve it.
-            sql = (
-                f"WITH kept AS MATERIALIZED (SELECT e.id {filters.sql})"
-                f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
-                " WHERE e.id IN (SELECT id FROM kept) ORDER BY distance LIMIT %s"
-            )
+            sql = f"WITH near AS MATERIALIZED (SELECT e.id {filters.sql})" + rerank
             params = [*filters.params, sent(query), limit]
+        elif fitted is not None and kept <= counted:
+            plan = "compressed-exact"
+            sql = (
+                f"WITH kept AS MATERIALIZED (SELECT e.id {filters.sql}),"
+                " near AS MATERIALIZED (SELECT r.embedding_id AS id FROM recommender_reducedvector r"
+                f" WHERE r.embedding_id IN (SELECT id FROM kept) ORDER BY {reduced} LIMIT %s)" + rerank
+            )
+            params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         elif fitted is not None:
             plan = "compressed"
-            candidates = limit * int(settings.RECOMMENDER_COMPRESSED_RERANK)
             if candidates > ef_search:
                 # Without an iterative scan the graph walk returns at most ef_search rows.
                 cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
@@ -238,10 +271,7 @@ def _nearest_rows(
                 "WITH near AS MATERIALIZED (SELECT e.id FROM recommender_reducedvector r"
                 " JOIN recommender_embedding e ON e.id = r.embedding_id"
                 " JOIN shop_product p ON p.id = e.product_id"
-                f" WHERE r.model_name = %s AND {filters.where}"
-                f" ORDER BY (r.vector::halfvec({compressed_dim})) <-> %s::halfvec({compressed_dim}) LIMIT %s)"
-                f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
-                " WHERE e.id IN (SELECT id FROM near) ORDER BY distance LIMIT %s"
+                f" WHERE r.model_name = %s AND {filters.where} ORDER BY {reduced} LIMIT %s)" + rerank
             )
             name = model_key.split("@", 1)[0]
             params = [name, *filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]

@@ -473,6 +473,10 @@ RECOMMENDER_HNSW_MAX_SCAN_TUPLES = env.int("RECOMMENDER_HNSW_MAX_SCAN_TUPLES", d
 # vectors (recommender.projection). Off: the full-vector index, as before a fit.
 RECOMMENDER_COMPRESSED_SEARCH = env.bool("RECOMMENDER_COMPRESSED_SEARCH", default=True)
 RECOMMENDER_COMPRESSED_RERANK = env.int("RECOMMENDER_COMPRESSED_RERANK", default=4)
+# With a projection, a filter keeping up to this many rows ranks them all on their PCA
+# coordinates (then the re-rank): at 100k products a 1% filter keeps 1,000 rows, 10 ms that
+# way against 70 ms walking the graph (docs/benchmarks.md "ann").
+RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS = env.int("RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS", default=1000)
 # Results farther than this cosine distance are not "similar" and are not shown.
 RECOMMENDER_MAX_DISTANCE = env.float("RECOMMENDER_MAX_DISTANCE", default=0.8)
 # Colour term: results are re-ranked by (1 - w) * embedding distance + w * colour distance

@@ -66,7 +66,8 @@ def _catalogue(n: int, *, seed: int, key: str) -> tuple[list[Product], np.ndarra
 
 def _plans(run) -> list[str]:
     """The index each kNN query of ``run()`` used, explained on the selector's own cursor in its
-    transaction: 'compressed', 'hnsw' (the full-vector graph) or 'exact'."""
+    transaction: 'compressed' (the PCA graph), 'compressed-exact' (every kept row's PCA
+    coordinates), 'hnsw' (the full-vector graph) or 'exact'."""
     plans = []
 
     def explain(execute, sql, params, many, context):
@@ -76,6 +77,8 @@ def _plans(run) -> list[str]:
             text = "\n".join(row[0] for row in raw.fetchall())
             if "embedding_resnet50_pca_hnsw" in text:
                 plans.append("compressed")
+            elif "recommender_reducedvector" in text:
+                plans.append("compressed-exact")
             elif "embedding_resnet50_hnsw" in text:
                 plans.append("hnsw")
             else:
@@ -142,6 +145,28 @@ def test_search_walks_the_compressed_index_and_ranks_by_the_full_vectors(setting
         )
         assert [r.distance for r in found] == sorted(r.distance for r in found)
     assert hits / (10 * len(queries)) >= 0.95
+
+    # A filter keeping 800 rows (more than RECOMMENDER_EXACT_MAX_ROWS, at most
+    # RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS): every kept row ranked on its PCA coordinates.
+    settings.RECOMMENDER_EXACT_MAX_ROWS = 500
+    settings.RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS = 1000
+    narrowed = []
+    plans = _plans(
+        lambda: narrowed.extend(
+            similar_products(q, model_key=key, price_max=Decimal("1799"), k=10) for q in queries
+        )
+    )
+    assert set(plans) == {"compressed-exact"}
+    hits = 0
+    for query, found in zip(queries, narrowed, strict=True):
+        distances = 1 - vectors[:800] @ query
+        hits += len({products[i].pk for i in np.argsort(distances)[:10]} & {r.product.pk for r in found})
+        assert all(r.product.price <= Decimal("1799") for r in found)
+    assert hits / (10 * len(queries)) >= 0.95
+    # A broad one walks the PCA graph.
+    assert set(
+        _plans(lambda: similar_products(queries[0], model_key=key, price_max=Decimal("2400"), k=10))
+    ) == {"compressed"}
 
     # The switch puts searches back on the full-vector graph.
     settings.RECOMMENDER_COMPRESSED_SEARCH = False
