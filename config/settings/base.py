@@ -470,9 +470,12 @@ RECOMMENDER_EXACT_MAX_ROWS = env.int("RECOMMENDER_EXACT_MAX_ROWS", default=500)
 RECOMMENDER_HNSW_MAX_SCAN_TUPLES = env.int("RECOMMENDER_HNSW_MAX_SCAN_TUPLES", default=20000)
 # Searches on a model with a fitted PCA projection (`manage.py fit_projection`) walk its small
 # index for RECOMMENDER_COMPRESSED_RERANK x the rows wanted and order those by the full
-# vectors (recommender.projection). Off: the full-vector index, as before a fit.
+# vectors (recommender.projection). Off: the full-vector index, as before a fit. 2: at 100k x
+# 2048 recall@10 was 0.985 with 2 and with 4, and a 10% filter took 19 ms against 33 ms
+# (`python -m bench.ann --reuse` with each value); real features lose more to the
+# projection than these synthetic ones, so not 1.
 RECOMMENDER_COMPRESSED_SEARCH = env.bool("RECOMMENDER_COMPRESSED_SEARCH", default=True)
-RECOMMENDER_COMPRESSED_RERANK = env.int("RECOMMENDER_COMPRESSED_RERANK", default=4)
+RECOMMENDER_COMPRESSED_RERANK = env.int("RECOMMENDER_COMPRESSED_RERANK", default=2)
 # With a projection, a filter keeping up to this many rows ranks them all on their PCA
 # coordinates (then the re-rank): at 100k products a 1% filter keeps 1,000 rows, 10 ms that
 # way against 70 ms walking the graph (docs/benchmarks.md "ann").
