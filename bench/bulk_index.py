@@ -14,8 +14,9 @@ indexes the catalogue as ``reindex`` does, batch after batch, once per path:
 - ``inline``: recommender.services.embedding_compute_batch with RECOMMENDER_DECODE_THREADS=0
   (the set-based writes alone);
 - ``pool``: the same with RECOMMENDER_DECODE_THREADS (the production setting);
-- ``prefetch``: recommender.services.embedding_compute_batches (the next batch's images
-  prepared while this one is embedded), with the same decode threads.
+- ``prefetch``: the pool, and the next batch's images prepared on a thread of their own
+  while this one is embedded (``prefetch_batches`` below, from the production pieces).
+  Measured and not adopted: no better than the pool alone (docs/benchmarks.md, "bulk-index").
 
 ``--torch-threads`` runs every path once per torch thread count (torch's default is one per
 core): on a shared machine a second torch thread can wait for a busy core at every layer.
@@ -224,11 +225,40 @@ def legacy_compute_batch(*, product_ids: list[int], model: str | None = None):
     return result
 
 
+def prefetch_batches(*, batches: list[list[int]], model: str):
+    """embedding_compute_batch for each batch in turn, yielding each result, with the next
+    batch's images prepared (recommender.services.images_prepare) on a thread of their own
+    while this batch is embedded. Its decode stage is the wait for that thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from recommender.embedders import get_embedder
+    from recommender.services import _batch_finish, _batch_load, images_prepare
+
+    embedder = get_embedder(model)
+
+    def finish(result, future):
+        started = time.perf_counter()
+        prepared = future.result()
+        result.seconds["decode"] = time.perf_counter() - started
+        return _batch_finish(embedder=embedder, result=result, prepared=prepared)
+
+    pending = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as ahead:
+        for product_ids in batches:
+            result, products = _batch_load(product_ids=product_ids, model_key=embedder.model_key)
+            future = ahead.submit(images_prepare, products=products)
+            if pending is not None:
+                yield finish(*pending)
+            pending = (result, future)
+        if pending is not None:
+            yield finish(*pending)
+
+
 def path_run(path: str, product_ids: list[int], *, batch: int, model: str, threads: int) -> dict:
     """Index ``product_ids`` by ``path`` in batches of ``batch``; wall seconds per stage."""
     from django.conf import settings
 
-    from recommender.services import embedding_compute_batch, embedding_compute_batches
+    from recommender.services import embedding_compute_batch
 
     settings.RECOMMENDER_DECODE_THREADS = 0 if path in ("before", "inline") else threads
     batches = [product_ids[i : i + batch] for i in range(0, len(product_ids), batch)]
@@ -236,7 +266,7 @@ def path_run(path: str, product_ids: list[int], *, batch: int, model: str, threa
     embedded = failed = 0
     start, cpu_start = time.perf_counter(), time.process_time()
     if path == "prefetch":
-        results = embedding_compute_batches(batches=batches, model=model, prefetch=True)
+        results = prefetch_batches(batches=batches, model=model)
     else:
         compute = legacy_compute_batch if path == "before" else embedding_compute_batch
         results = (compute(product_ids=ids, model=model) for ids in batches)

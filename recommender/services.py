@@ -7,9 +7,7 @@ Catalogue images and shoppers' garments go through the same preprocessing
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -219,61 +217,6 @@ def _batch_finish(*, embedder, result: BatchResult, prepared: list[_PreparedImag
         ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.seconds.items()),
     )
     return result
-
-
-def embedding_compute_batches(
-    *, batches: Iterable[list[int]], model: str | None = None, prefetch: bool | None = None
-) -> Iterator[BatchResult]:
-    """embedding_compute_batch for each batch in turn, yielding each result (``reindex``).
-
-    With ``prefetch`` (None: when prefetch_pays), the next batch's images are prepared on a
-    thread of their own while this batch is embedded.
-    """
-    embedder = get_embedder(model)
-    if prefetch is None:
-        prefetch = prefetch_pays(embedder)
-    if not prefetch:
-        for product_ids in batches:
-            yield embedding_compute_batch(product_ids=product_ids, model=model)
-        return
-    language = translation.get_language()
-
-    def prepare(products: list[Product]) -> list[_PreparedImage]:
-        with translation.override(language):
-            return images_prepare(products=products)
-
-    pending = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as ahead:
-        for product_ids in batches:
-            result, products = _batch_load(product_ids=product_ids, model_key=embedder.model_key)
-            future = ahead.submit(prepare, products)
-            if pending is not None:
-                yield _pending_finish(embedder, *pending)
-            pending = (result, future)
-        if pending is not None:
-            yield _pending_finish(embedder, *pending)
-
-
-def prefetch_pays(embedder) -> bool:
-    """Whether preparing the next batch while the model runs is worth it: only when the model
-    leaves a core free. Measured by bench.bulk_index (docs/benchmarks.md, "bulk-index") on 2
-    cores: faster than the decode pool alone with 1 torch thread, slower with 2 (the two
-    fighting for the same cores). On a GPU the CPU waits while the model runs (not measured
-    yet)."""
-    if not str(embedder.device).startswith("cpu"):
-        return True
-    import torch
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return torch.get_num_threads() < cores
-
-
-def _pending_finish(embedder, result: BatchResult, future) -> BatchResult:
-    started = time.perf_counter()
-    prepared = future.result()
-    # Only the wait: the rest of the decoding overlapped the previous batch.
-    result.seconds["decode"] = time.perf_counter() - started
-    return _batch_finish(embedder=embedder, result=result, prepared=prepared)
 
 
 def _batch_write(*, embedder, ready: list[_PreparedImage], vectors: np.ndarray) -> None:

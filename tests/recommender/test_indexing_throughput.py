@@ -146,28 +146,3 @@ def test_a_photo_replaced_while_its_batch_is_embedded_keeps_its_mark(settings, m
     embedding_compute_batch(product_ids=[kept.pk, replaced.pk, other.pk])
     marked = set(Product.objects.filter(needs_embedding=True).values_list("pk", flat=True))
     assert marked == {replaced.pk}, "only the vectors of the photos still stored clear the mark"
-
-
-def test_prefetching_the_next_batch_stores_what_one_batch_at_a_time_stores(settings):
-    from recommender.services import embedding_compute_batches
-
-    settings.RECOMMENDER_DECODE_THREADS = 2
-    ids = [p.pk for p in _products(5)]
-    batches = [ids[:2], ids[2:4], ids[4:] + [999_999]]
-    for ids_ in batches:
-        embedding_compute_batch(product_ids=ids_)
-    one_at_a_time = _stored(ids)
-    Embedding.objects.all().delete()
-    ProductColour.objects.all().delete()
-    ProductAttribute.objects.all().delete()
-    Product.objects.filter(pk__in=ids).update(needs_embedding=True)
-
-    results = list(embedding_compute_batches(batches=batches, prefetch=True))
-    assert [r.embedded for r in results] == [ids[:2], ids[2:4], ids[4:]]
-    assert results[-1].missing == [999_999]
-    prefetched = _stored(ids)
-    for pk in ids:
-        np.testing.assert_allclose(prefetched["vectors"][pk], one_at_a_time["vectors"][pk], atol=1e-6)
-    assert prefetched["colours"] == one_at_a_time["colours"]
-    assert prefetched["attributes"] == one_at_a_time["attributes"]
-    assert prefetched["marked"] == set()

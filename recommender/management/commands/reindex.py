@@ -12,7 +12,7 @@ from recommender.selectors import (
     products_pending_attributes,
     products_pending_embedding,
 )
-from recommender.services import attributes_compute_batch, embedding_compute_batches, image_hashes_fill
+from recommender.services import attributes_compute_batch, embedding_compute_batch, image_hashes_fill
 from shop.services import products_mark_for_embedding
 
 
@@ -79,15 +79,15 @@ class Command(BaseCommand):
         ids = products_pending_embedding(model_key=embedder.model_key, all_products=all and not is_active)
         self.stdout.write(f"{len(ids)} products to embed with {embedder.model_key}.")
         embedded = failed = 0
-        batches = [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
         with tqdm(total=len(ids), unit="img", disable=verbosity < 1, file=self.stderr._out) as bar:
-            # The next batch's images are prepared while this one is embedded, where that pays.
-            for result in embedding_compute_batches(batches=batches, model=name):
+            for start in range(0, len(ids), batch_size):
+                batch = ids[start : start + batch_size]
+                result = embedding_compute_batch(product_ids=batch, model=name)
                 embedded += len(result.embedded)
                 failed += len(result.failed)
                 for pk, reason in result.failed.items():
                     bar.write(f"product {pk}: {reason}")
-                bar.update(len(result.embedded) + len(result.failed) + len(result.missing))
+                bar.update(len(batch))
         self.stdout.write(
             self.style.SUCCESS(f"Embedded {embedded} products with {embedder.model_key}; {failed} flagged.")
         )
