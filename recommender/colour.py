@@ -28,16 +28,30 @@ def garment_pixels(image: Image.Image, mask: np.ndarray | None = None) -> np.nda
 def rgb_histogram(image: Image.Image, mask: np.ndarray | None = None, bins: int = 32) -> np.ndarray:
     """A (3, bins) float32 array: the R, G and B histograms of the garment, each row
     summing to 1."""
-    pixels = garment_pixels(image, mask)
+    return _histogram(garment_pixels(image, mask), bins)
+
+
+def rgb_stats(image: Image.Image, mask: np.ndarray | None = None) -> dict:
+    """Mean and standard deviation per channel (0-255), kept with the histogram for plots."""
+    return _stats(garment_pixels(image, mask))
+
+
+def rgb_histogram_and_stats(image: Image.Image, bins: int = 32) -> tuple[np.ndarray, dict]:
+    """rgb_histogram and rgb_stats of the whole image (the same numbers), picking out the
+    garment's pixels once instead of twice (an embedding batch needs both)."""
+    pixels = garment_pixels(image)
+    return _histogram(pixels, bins), _stats(pixels)
+
+
+def _histogram(pixels: np.ndarray, bins: int) -> np.ndarray:
     hist = np.stack(
         [np.bincount((pixels[:, c].astype(np.int64) * bins) // 256, minlength=bins) for c in range(3)]
     ).astype(np.float32)
     return hist / hist.sum(axis=1, keepdims=True)
 
 
-def rgb_stats(image: Image.Image, mask: np.ndarray | None = None) -> dict:
-    """Mean and standard deviation per channel (0-255), kept with the histogram for plots."""
-    pixels = garment_pixels(image, mask).astype(np.float32)
+def _stats(pixels: np.ndarray) -> dict:
+    pixels = pixels.astype(np.float32)
     return {
         "mean": [round(float(v), 2) for v in pixels.mean(axis=0)],
         "std": [round(float(v), 2) for v in pixels.std(axis=0)],

@@ -7,17 +7,19 @@ Catalogue images and shoppers' garments go through the same preprocessing
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from recommender.attributes import attributes_compute
-from recommender.colour import rgb_histogram, rgb_stats
+from recommender.colour import rgb_histogram, rgb_histogram_and_stats
 from recommender.duplicates import image_phash, image_phash_fine, near_duplicate_groups
 from recommender.embedders import active_model_key, get_embedder
 from recommender.models import Embedding, ProductColour, ReducedVector, Region
@@ -37,6 +39,9 @@ class BatchResult:
     embedded: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)  # product id -> reason
     missing: list[int] = field(default_factory=list)  # ids no longer in the catalogue
+    # Wall seconds per stage: "decode" (read, decode, crop, hashes, colour and attributes),
+    # "embed" (the model), "write" (the transaction); logged, and read by bench.bulk_index.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def query_embed(*, image: Image.Image, mask: np.ndarray | None = None, model: str | None = None):
@@ -85,6 +90,73 @@ def _product_image(product: Product) -> Image.Image:
     return image_decode(data, max_bytes=max(len(data), 1)).image
 
 
+@dataclass
+class _PreparedImage:
+    """One product's image work done before the model runs: its crop and what is stored
+    beside the vector, or why the image cannot be used (``error``)."""
+
+    product: Product
+    error: str = ""
+    crop: Image.Image | None = None
+    region: str = ""
+    colour: ProductColour | None = None
+    attributes: list[AttributeRecord] = field(default_factory=list)
+
+
+def _image_prepare(product: Product, *, pattern_from_spectrum_on: bool) -> _PreparedImage:
+    """Decode and crop the product's image, and compute its hashes, colour statistics and
+    attributes. No database access: this runs in the decode pool's threads."""
+    try:
+        image = _product_image(product)
+        crop, region = catalogue_crop(
+            image=image, category_slug=product.category.slug if product.category else None
+        )
+        # Perceptual hashes of the whole decoded image, taken here so no image is decoded twice.
+        phash, phash_fine = image_phash(image), image_phash_fine(image)
+    except ImageRejected as exc:
+        return _PreparedImage(product=product, error=str(exc))
+    histogram, stats = rgb_histogram_and_stats(crop)
+    colour = ProductColour(
+        product=product,
+        histogram=histogram.round(5).tolist(),
+        mean_rgb=stats["mean"],
+        std_rgb=stats["std"],
+        image_sha256=product.image_sha256,
+        phash=phash,
+        phash_fine=phash_fine,
+    )
+    return _PreparedImage(
+        product=product,
+        crop=crop,
+        region=region,
+        colour=colour,
+        attributes=_attribute_records(product, crop, pattern_from_spectrum_on=pattern_from_spectrum_on),
+    )
+
+
+def images_prepare(*, products: list[Product], threads: int | None = None) -> list[_PreparedImage]:
+    """``_image_prepare`` for each product, in order, on ``threads`` threads
+    (None: RECOMMENDER_DECODE_THREADS; 0 or 1: in this thread).
+
+    Threads pay off because Pillow releases the GIL while it decodes and resizes, and numpy
+    while it counts colours. Catalogue segmentation stays in this thread: the segmenter is a
+    torch model that already uses every core, and two at once would only double its memory.
+    """
+    threads = settings.RECOMMENDER_DECODE_THREADS if threads is None else threads
+    pattern = settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
+    # A flag's reason is in the caller's language, as it was when decoding ran in its thread.
+    language = translation.get_language()
+
+    def prepare(product: Product) -> _PreparedImage:
+        with translation.override(language):
+            return _image_prepare(product, pattern_from_spectrum_on=pattern)
+
+    if threads <= 1 or len(products) <= 1 or settings.RECOMMENDER_SEGMENT_CATALOGUE:
+        return [prepare(product) for product in products]
+    with ThreadPoolExecutor(max_workers=min(threads, len(products)), thread_name_prefix="decode") as pool:
+        return list(pool.map(prepare, products))
+
+
 def embedding_compute_batch(*, product_ids: list[int], model: str | None = None) -> BatchResult:
     """Embed the products' images with ``model`` (None: the active one) and upsert their
     vectors and colour statistics.
@@ -93,58 +165,80 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
     so a batch retried after a crash leaves exactly one vector per product and model. A
     product whose image is missing or corrupt is flagged with the reason (and unmarked, so
     it is not retried until its image changes); the rest of the batch goes on.
+
+    Images are prepared on RECOMMENDER_DECODE_THREADS threads (images_prepare), and the
+    batch is written with a fixed number of statements whatever its size.
     """
     embedder = get_embedder(model)
-    result = BatchResult(model_key=embedder.model_key)
+    result, products = _batch_load(product_ids=product_ids, model_key=embedder.model_key)
+    started = time.perf_counter()
+    prepared = images_prepare(products=products)
+    result.seconds["decode"] = time.perf_counter() - started
+    return _batch_finish(embedder=embedder, result=result, prepared=prepared)
+
+
+def _batch_load(*, product_ids: list[int], model_key: str) -> tuple[BatchResult, list[Product]]:
+    """The batch's products in ``product_ids`` order, and a result listing the missing ones."""
+    result = BatchResult(model_key=model_key)
     products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids).select_related("category")}
     result.missing = [pk for pk in product_ids if pk not in products]
-    crops: list[tuple[Product, Image.Image, str]] = []
-    # Perceptual hashes of the whole decoded images, taken here so no image is decoded twice.
-    phashes: dict[int, str] = {}
-    for pk in product_ids:
-        product = products.get(pk)
-        if product is None:
+    return result, [products[pk] for pk in product_ids if pk in products]
+
+
+def _batch_finish(*, embedder, result: BatchResult, prepared: list[_PreparedImage]) -> BatchResult:
+    """Flag the unusable images, embed the rest, write them."""
+    ready = []
+    for item in prepared:
+        if not item.error:
+            ready.append(item)
             continue
-        try:
-            image = _product_image(product)
-            crop, region = catalogue_crop(
-                image=image, category_slug=product.category.slug if product.category else None
-            )
-            phashes[pk] = (image_phash(image), image_phash_fine(image))
-        except ImageRejected as exc:
-            reason = str(exc)
-            logger.warning("Product %s not embedded: %s", pk, reason)
-            # Flagged and unmarked only if the image is still the one that failed, the same
-            # check as the success path: a crawl may have replaced it (and deleted the old
-            # file) since the batch loaded the row; the new image still needs its vector.
-            if not product_image_flag(product=product, reason=reason, unmark=True):
-                logger.info("Product %s: image replaced during the batch; left for the next one", pk)
-            result.failed[pk] = reason
-            continue
-        crops.append((product, crop, region))
-    if not crops:
+        pk = item.product.pk
+        logger.warning("Product %s not embedded: %s", pk, item.error)
+        # Flagged and unmarked only if the image is still the one that failed, the same
+        # check as the success path: a crawl may have replaced it (and deleted the old
+        # file) since the batch loaded the row; the new image still needs its vector.
+        if not product_image_flag(product=item.product, reason=item.error, unmark=True):
+            logger.info("Product %s: image replaced during the batch; left for the next one", pk)
+        result.failed[pk] = item.error
+    if not ready:
         return result
 
-    vectors = embedder.embed([crop for _, crop, _ in crops])
-    # Attributes from the same crop (shop.attributes), computed before the transaction opens;
-    # stored in it, keeping staff corrections.
-    attributes = [record for product, crop, _ in crops for record in _attribute_records(product, crop)]
+    started = time.perf_counter()
+    vectors = embedder.embed([item.crop for item in ready])
+    result.seconds["embed"] = time.perf_counter() - started
+    started = time.perf_counter()
+    _batch_write(embedder=embedder, ready=ready, vectors=vectors)
+    result.seconds["write"] = time.perf_counter() - started
+    result.embedded = [item.product.pk for item in ready]
+    logger.info(
+        "Embedded %d products with %s (%d failed; %s)",
+        len(result.embedded),
+        result.model_key,
+        len(result.failed),
+        ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.seconds.items()),
+    )
+    return result
+
+
+def _batch_write(*, embedder, ready: list[_PreparedImage], vectors: np.ndarray) -> None:
+    """Store a batch's vectors (and their PCA coordinates, once the model has a projection),
+    colour rows and attributes in one transaction, in a fixed number of statements however
+    many products it holds."""
     clears_flag = embedder.model_key == active_model_key()
-    now = timezone.now()
     with transaction.atomic():
         # The PCA coordinates for the compressed index, under the projection's share lock.
         projection = projection_for_write(embedder.model_key)
         embedded = Embedding.objects.bulk_create(
             [
                 Embedding(
-                    product=product,
+                    product=item.product,
                     model_name=embedder.name,
                     model_key=embedder.model_key,
-                    region=region,
+                    region=item.region,
                     vector=vector,
-                    image_sha256=product.image_sha256,
+                    image_sha256=item.product.image_sha256,
                 )
-                for (product, _, region), vector in zip(crops, vectors, strict=True)
+                for item, vector in zip(ready, vectors, strict=True)
             ],
             update_conflicts=True,
             unique_fields=["product", "model_key", "region"],
@@ -164,26 +258,15 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
                 update_fields=["vector", "model_name", "model_key"],
             )
         # One vector per product and model: drop a region left from another catalogue setting.
-        for product, _, region in crops:
-            Embedding.objects.filter(product=product, model_key=embedder.model_key).exclude(
-                region=region
-            ).delete()
-        colours = []
-        for product, crop, _ in crops:
-            stats = rgb_stats(crop)
-            colours.append(
-                ProductColour(
-                    product=product,
-                    histogram=rgb_histogram(crop).round(5).tolist(),
-                    mean_rgb=stats["mean"],
-                    std_rgb=stats["std"],
-                    image_sha256=product.image_sha256,
-                    phash=phashes[product.pk][0],
-                    phash_fine=phashes[product.pk][1],
-                )
-            )
+        by_region: dict[str, list[int]] = {}
+        for item in ready:
+            by_region.setdefault(item.region, []).append(item.product.pk)
+        stale = Q()
+        for region, ids in by_region.items():
+            stale |= Q(product_id__in=ids) & ~Q(region=region)
+        Embedding.objects.filter(stale, model_key=embedder.model_key).delete()
         ProductColour.objects.bulk_create(
-            colours,
+            [item.colour for item in ready],
             update_conflicts=True,
             unique_fields=["product"],
             update_fields=[
@@ -196,21 +279,18 @@ def embedding_compute_batch(*, product_ids: list[int], model: str | None = None)
                 "updated_at",
             ],
         )
-        product_attributes_record(records=attributes)
-        for product, _, _ in crops:
-            if clears_flag:
-                # Only if the image did not change while we were embedding it.
-                Product.objects.filter(pk=product.pk, image_sha256=product.image_sha256).update(
-                    needs_embedding=False, updated_at=now
-                )
-            result.embedded.append(product.pk)
-    logger.info(
-        "Embedded %d products with %s (%d failed)", len(result.embedded), result.model_key, len(result.failed)
-    )
-    return result
+        product_attributes_record(records=[record for item in ready for record in item.attributes])
+        if clears_flag:
+            # Only products whose image did not change while we were embedding it.
+            unchanged = Q()
+            for item in ready:
+                unchanged |= Q(pk=item.product.pk, image_sha256=item.product.image_sha256)
+            Product.objects.filter(unchanged).update(needs_embedding=False, updated_at=timezone.now())
 
 
-def _attribute_records(product: Product, crop: Image.Image) -> list[AttributeRecord]:
+def _attribute_records(
+    product: Product, crop: Image.Image, *, pattern_from_spectrum_on: bool
+) -> list[AttributeRecord]:
     return [
         AttributeRecord(
             product_id=product.pk,
@@ -220,9 +300,7 @@ def _attribute_records(product: Product, crop: Image.Image) -> list[AttributeRec
             method=guess.method,
             image_sha256=product.image_sha256,
         )
-        for guess in attributes_compute(
-            crop, pattern_from_spectrum_on=settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
-        )
+        for guess in attributes_compute(crop, pattern_from_spectrum_on=pattern_from_spectrum_on)
     ]
 
 
@@ -243,7 +321,9 @@ def attributes_compute_batch(*, product_ids: list[int]) -> tuple[int, dict[int, 
             failed[product.pk] = str(exc)
             product_image_flag(product=product, reason=str(exc))
             continue
-        records += _attribute_records(product, crop)
+        records += _attribute_records(
+            product, crop, pattern_from_spectrum_on=settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
+        )
         done += 1
     product_attributes_record(records=records)
     return done, failed

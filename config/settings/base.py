@@ -454,6 +454,12 @@ RECOMMENDER_MIN_GARMENT_SHARE = env.float("RECOMMENDER_MIN_GARMENT_SHARE", defau
 # Products embedded per task: ~4 s of ResNet50 on 2 CPU cores at ~8 images/s, short enough
 # that a killed worker loses little, long enough to amortise the per-task overhead.
 RECOMMENDER_EMBED_BATCH_SIZE = env.int("RECOMMENDER_EMBED_BATCH_SIZE", default=32)
+# Threads that decode, crop, hash and measure a batch's images before the model runs
+# (recommender.services.images_prepare); 0 or 1 does it in the worker's own thread.
+# 2: one per core of the 2-core machine bench.bulk_index ran on (docs/benchmarks.md, "bulk-index",
+# medians over rounds on a loaded shared machine): 1.07x the old batch's images/s with torch's 2
+# threads; with 1 torch thread, 1.82x where the old batch made 1.47x.
+RECOMMENDER_DECODE_THREADS = env.int("RECOMMENDER_DECODE_THREADS", default=2)
 # hnsw.iterative_scan for searches: relaxed_order (pgvector >= 0.8) keeps scanning until
 # enough rows pass the filters; "off" is plain HNSW (a selective filter returns few rows).
 RECOMMENDER_ITERATIVE_SCAN = env("RECOMMENDER_ITERATIVE_SCAN", default="relaxed_order")

@@ -21,7 +21,9 @@ def test_ann_benchmark_compares_the_full_and_the_compressed_index(settings):
     full, compressed = r["sweep"]
     assert not full.extra["compressed"] and compressed.extra["compressed"]
     assert full.recall >= 0.9 and compressed.recall >= 0.9
-    plans = {(m.extra["kind"], m.extra["share"], m.extra["compressed"]): m.extra["plan"] for m in r["filtered"]}
+    plans = {
+        (m.extra["kind"], m.extra["share"], m.extra["compressed"]): m.extra["plan"] for m in r["filtered"]
+    }
     # 1,000 rows kept: a graph walk, on the index the search asked for; 20 rows: exact.
     assert plans[("price", 0.5, False)] == "hnsw" and plans[("price", 0.5, True)] == "compressed"
     assert plans[("brand", 0.01, False)] == plans[("brand", 0.01, True)] == "exact"
