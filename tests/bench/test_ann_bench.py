@@ -14,7 +14,10 @@ def test_ann_benchmark_compares_the_full_and_the_compressed_index(settings):
     settings.RECOMMENDER_COMPRESSED_SEARCH = True
     settings.RECOMMENDER_EF_SEARCH = 100
     settings.RECOMMENDER_EXACT_MAX_ROWS = 100
-    r = run(n=2000, dim=2048, n_queries=10, ef_searches=[100], kinds=["price", "brand"], shares=[0.5, 0.01])
+    settings.RECOMMENDER_COMPRESSED_EXACT_MAX_ROWS = 300
+    r = run(
+        n=2000, dim=2048, n_queries=10, ef_searches=[100], kinds=["price", "brand"], shares=[0.5, 0.1, 0.01]
+    )
     assert r["compression"]["dim_out"] == 512 and 0.5 < r["compression"]["explained"] <= 1.0
     # 512 half floats against 2048: the compressed graph is the smaller one.
     assert r["sizes"]["reduced_index"] < r["sizes"]["index"] / 2
@@ -24,8 +27,10 @@ def test_ann_benchmark_compares_the_full_and_the_compressed_index(settings):
     plans = {
         (m.extra["kind"], m.extra["share"], m.extra["compressed"]): m.extra["plan"] for m in r["filtered"]
     }
-    # 1,000 rows kept: a graph walk, on the index the search asked for; 20 rows: exact.
+    # 1,000 rows kept: a graph walk, on the index the search asked for; 200 rows: exact on the
+    # PCA coordinates when there are some, else a walk of the full graph; 20 rows: exact.
     assert plans[("price", 0.5, False)] == "hnsw" and plans[("price", 0.5, True)] == "compressed"
+    assert plans[("price", 0.1, False)] == "hnsw" and plans[("price", 0.1, True)] == "compressed-exact"
     assert plans[("brand", 0.01, False)] == plans[("brand", 0.01, True)] == "exact"
     assert all(m.rows == 10 and m.recall >= 0.8 for m in r["filtered"])
     text = report(r)
