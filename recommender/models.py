@@ -120,7 +120,12 @@ class ReducedVector(models.Model):
         related_name="reduced",
         verbose_name=_("embedding"),
     )
-    # Copied from the embedding: the partial index's condition and a refit's delete.
+    # Copied from the embedding: the partial index's condition, a refit's delete, and the
+    # columns a search's filters read (recommender.selectors), so a walk of this index joins
+    # the product directly instead of going through the embedding row for each candidate.
+    product = models.ForeignKey(
+        "shop.Product", on_delete=models.CASCADE, related_name="+", verbose_name=_("product")
+    )
     model_name = models.CharField(_("model"), max_length=50)
     model_key = models.CharField(_("model key"), max_length=100)
     vector = HalfVectorField(_("PCA coordinates"))

@@ -142,17 +142,19 @@ def _rows_rewrite(fitted: Fitted, *, only_missing: bool, progress: Callable[[int
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: COPY is not part of the DB-API
         for start in range(0, len(ids), BATCH):
-            found = Embedding.objects.filter(id__in=ids[start : start + BATCH]).values_list(
-                "id", "model_name", "vector"
+            found = list(
+                Embedding.objects.filter(id__in=ids[start : start + BATCH]).values_list(
+                    "id", "product_id", "model_name", "vector"
+                )
             )
-            found = list(found)
             if found:
-                coordinates = fitted.apply(np.array([vector for _, _, vector in found], dtype=np.float32))
+                coordinates = fitted.apply(np.array([row[-1] for row in found], dtype=np.float32))
                 with raw.copy(
-                    "COPY recommender_reducedvector (embedding_id, model_name, model_key, vector) FROM STDIN"
+                    "COPY recommender_reducedvector (embedding_id, product_id, model_name, model_key, vector)"
+                    " FROM STDIN"
                 ) as copy:
-                    for (pk, name, _), point in zip(found, coordinates, strict=True):
-                        copy.write_row((pk, name, fitted.model_key, HalfVector(point).to_text()))
+                    for (pk, product_id, name, _), point in zip(found, coordinates, strict=True):
+                        copy.write_row((pk, product_id, name, fitted.model_key, HalfVector(point).to_text()))
             if progress is not None:
                 progress(len(ids[start : start + BATCH]))
     return len(ids)

@@ -248,7 +248,10 @@ def _nearest_rows(
             f" SELECT e.product_id, {distance} AS distance FROM recommender_embedding e"
             " WHERE e.id IN (SELECT id FROM near) ORDER BY distance LIMIT %s"
         )
-        reduced = f"(r.vector::halfvec({compressed_dim})) <-> %s::halfvec({compressed_dim})"
+
+        def reduced(alias: str) -> str:
+            return f"({alias}.vector::halfvec({compressed_dim})) <-> %s::halfvec({compressed_dim})"
+
         candidates = limit * int(settings.RECOMMENDER_COMPRESSED_RERANK)
         if kept <= cap:
             plan = "exact"
@@ -259,7 +262,7 @@ def _nearest_rows(
             sql = (
                 f"WITH kept AS MATERIALIZED (SELECT e.id {filters.sql}),"
                 " near AS MATERIALIZED (SELECT r.embedding_id AS id FROM recommender_reducedvector r"
-                f" WHERE r.embedding_id IN (SELECT id FROM kept) ORDER BY {reduced} LIMIT %s)" + rerank
+                f" WHERE r.embedding_id IN (SELECT id FROM kept) ORDER BY {reduced('r')} LIMIT %s)" + rerank
             )
             params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         elif fitted is not None:
@@ -267,14 +270,14 @@ def _nearest_rows(
             if candidates > ef_search:
                 # Without an iterative scan the graph walk returns at most ef_search rows.
                 cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
+            # The coordinates' table carries the columns the filters read from an embedding
+            # (e.model_name, e.model_key, e.product_id), so it stands in for it here.
             sql = (
-                "WITH near AS MATERIALIZED (SELECT e.id FROM recommender_reducedvector r"
-                " JOIN recommender_embedding e ON e.id = r.embedding_id"
-                " JOIN shop_product p ON p.id = e.product_id"
-                f" WHERE r.model_name = %s AND {filters.where} ORDER BY {reduced} LIMIT %s)" + rerank
+                "WITH near AS MATERIALIZED (SELECT e.embedding_id AS id FROM recommender_reducedvector e"
+                f" JOIN shop_product p ON p.id = e.product_id WHERE {filters.where}"
+                f" ORDER BY {reduced('e')} LIMIT %s)" + rerank
             )
-            name = model_key.split("@", 1)[0]
-            params = [name, *filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
+            params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         else:
             plan = "hnsw"
             sql = f"SELECT e.product_id, {distance} AS distance {filters.sql} ORDER BY distance LIMIT %s"

@@ -249,13 +249,17 @@ def _batch_write(*, embedder, ready: list[_PreparedImage], vectors: np.ndarray) 
             ReducedVector.objects.bulk_create(
                 [
                     ReducedVector(
-                        embedding_id=row.pk, model_name=row.model_name, model_key=row.model_key, vector=point
+                        embedding_id=row.pk,
+                        product_id=row.product_id,
+                        model_name=row.model_name,
+                        model_key=row.model_key,
+                        vector=point,
                     )
                     for row, point in zip(embedded, projection.apply(vectors), strict=True)
                 ],
                 update_conflicts=True,
                 unique_fields=["embedding"],
-                update_fields=["vector", "model_name", "model_key"],
+                update_fields=["vector", "product_id", "model_name", "model_key"],
             )
         # One vector per product and model: drop a region left from another catalogue setting.
         by_region: dict[str, list[int]] = {}
