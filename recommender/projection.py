@@ -171,7 +171,6 @@ def projection_fit(
     *,
     model: str | None = None,
     model_key: str | None = None,
-    dim: int | None = None,
     sample: int = 50_000,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
@@ -179,15 +178,13 @@ def projection_fit(
 ) -> FitResult:
     """Fit a PCA on up to ``sample`` of the vectors of ``model`` (None: the active model) under
     ``model_key`` (None: the model's current key) and store every row's coordinates, in one
-    transaction. ``total`` is told
-    how many rows will be rewritten, ``progress`` how many were, batch by batch."""
+    transaction. ``total`` is told how many rows will be rewritten, ``progress`` how many
+    were, batch by batch."""
     name = model or active_model_key().split("@", 1)[0]
     spec = embedder_spec(name)
-    dim_out = dim or spec.compressed_dim
+    dim_out = spec.compressed_dim
     if not dim_out:
         raise ValueError(f"{name} has no compressed index: nothing to fit a projection for")
-    if dim_out != spec.compressed_dim:
-        raise ValueError(f"{name}'s compressed index holds {spec.compressed_dim} dimensions, not {dim_out}")
     model_key = model_key or active_model_key(name)
     with transaction.atomic():
         # Writers of new vectors wait here (projection_for_write) until the commit.
