@@ -249,34 +249,33 @@ def _nearest_rows(
             " WHERE e.id IN (SELECT id FROM near) ORDER BY distance LIMIT %s"
         )
 
-        def reduced(alias: str) -> str:
-            return f"({alias}.vector::halfvec({compressed_dim})) <-> %s::halfvec({compressed_dim})"
-
         candidates = limit * int(settings.RECOMMENDER_COMPRESSED_RERANK)
+        # The coordinates' table carries the columns the filters read from an embedding
+        # (e.model_name, e.model_key, e.product_id), so it stands in for it in both compressed
+        # plans: the candidates are found without reading the embeddings' rows at all.
+        near_compressed = (
+            "WITH near AS MATERIALIZED (SELECT e.embedding_id AS id FROM recommender_reducedvector e"
+            " JOIN shop_product p ON p.id = e.product_id WHERE {where} ORDER BY {order} LIMIT %s)"
+        )
+        coordinates = f"e.vector::halfvec({compressed_dim})"
         if kept <= cap:
             plan = "exact"
             sql = f"WITH near AS MATERIALIZED (SELECT e.id {filters.sql})" + rerank
             params = [*filters.params, sent(query), limit]
         elif fitted is not None and kept <= counted:
             plan = "compressed-exact"
-            sql = (
-                f"WITH kept AS MATERIALIZED (SELECT e.id {filters.sql}),"
-                " near AS MATERIALIZED (SELECT r.embedding_id AS id FROM recommender_reducedvector r"
-                f" WHERE r.embedding_id IN (SELECT id FROM kept) ORDER BY {reduced('r')} LIMIT %s)" + rerank
-            )
+            # l2_distance() rather than the <-> operator: an index serves only the operator,
+            # so every kept row is ranked, reached from the product side.
+            order = f"l2_distance({coordinates}, %s::halfvec({compressed_dim}))"
+            sql = near_compressed.format(where=filters.where, order=order) + rerank
             params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         elif fitted is not None:
             plan = "compressed"
             if candidates > ef_search:
                 # Without an iterative scan the graph walk returns at most ef_search rows.
                 cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
-            # The coordinates' table carries the columns the filters read from an embedding
-            # (e.model_name, e.model_key, e.product_id), so it stands in for it here.
-            sql = (
-                "WITH near AS MATERIALIZED (SELECT e.embedding_id AS id FROM recommender_reducedvector e"
-                f" JOIN shop_product p ON p.id = e.product_id WHERE {filters.where}"
-                f" ORDER BY {reduced('e')} LIMIT %s)" + rerank
-            )
+            order = f"({coordinates}) <-> %s::halfvec({compressed_dim})"
+            sql = near_compressed.format(where=filters.where, order=order) + rerank
             params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         else:
             plan = "hnsw"
