@@ -217,13 +217,16 @@ def _nearest_rows(
         # alternative, so disabling sorts does not change them. Without hash and merge joins
         # the rows a narrow filter keeps are found from the product side through the
         # embeddings' product_id index (1,000 of 100k: 5 ms) instead of by a hash join over
-        # every embedding (16 ms; bench.ann); an HNSW walk joins row by row anyway.
+        # every embedding (16 ms; bench.ann); an HNSW walk joins row by row anyway. No
+        # parallel workers: for the 1,000 rows of a 1% price filter the planner chose a
+        # parallel scan of every product (100 ms) over the price index.
         # is_local: until the commit.
         cursor.execute(
             "SELECT set_config('hnsw.iterative_scan', %s, true), set_config('hnsw.ef_search', %s, true),"
             " set_config('hnsw.max_scan_tuples', %s, true), set_config('enable_sort', 'off', true),"
             " set_config('enable_incremental_sort', 'off', true), set_config('enable_hashjoin', 'off', true),"
             " set_config('enable_mergejoin', 'off', true),"
+            " set_config('max_parallel_workers_per_gather', '0', true),"
             f" (SELECT count(*) FROM (SELECT 1 {filters.sql} LIMIT %s) kept),"
             " (SELECT updated_at FROM recommender_projection WHERE model_key = %s AND %s)",
             [
