@@ -316,9 +316,9 @@ def test_a_shared_look_costs_a_fixed_number_of_queries(
     look = _make(client, outfit_upload, budget="150000")
     client.get(look.get_absolute_url())  # chosen once
     # The look, its garments with their products, the exchange rates; per garment its region,
-    # one kNN (savepoint, two SET LOCAL, the search, release) and the colours: no query per
-    # candidate.
-    with django_assert_num_queries(3 + 7 * len(outfit_upload.garments)):
+    # one kNN (savepoint, the SET LOCALs, the plan count, the search, release) and the colours:
+    # no query per candidate.
+    with django_assert_num_queries(3 + 8 * len(outfit_upload.garments)):
         assert client.get(look.get_absolute_url()).status_code == 200
 
 

@@ -76,9 +76,9 @@ def test_product_without_vector_says_it_is_pending(client, catalogue):
 def test_product_page_query_count_does_not_grow_with_alternatives(
     client, catalogue, django_assert_max_num_queries
 ):
-    # product (+source), own vector, own colour, savepoint + 2 SET LOCAL + search +
-    # release, candidates' colours, demo-source lookups by the shop: no per-result queries.
-    with django_assert_max_num_queries(12):
+    # product (+source), own vector, own colour, savepoint + SET LOCALs + plan count + search
+    # + release, candidates' colours, demo-source lookups by the shop: no per-result queries.
+    with django_assert_max_num_queries(13):
         client.get(catalogue["main"].get_absolute_url())
 
 

@@ -127,9 +127,9 @@ def test_bad_queries_give_normal_results(client, catalogue, q):
 def test_query_count_is_pinned(client, settings, catalogue, django_assert_num_queries):
     _page(client, WORDS)  # loads the text tower and caches the words' vector
     # Currencies, brands, the attribute facets, the count and the page; the description adds its
-    # nearest-products search (a savepoint around the index settings and the lookup) and the
+    # nearest-products search (a savepoint around the index settings, the plan count and the lookup) and the
     # products it names.
-    with django_assert_num_queries(5 + 5):
+    with django_assert_num_queries(5 + 6):
         _page(client, WORDS)
     # Off: no model, no lookup; no title matches either, so no page query after the count.
     settings.RECOMMENDER_TEXT_MODEL = ""

@@ -133,7 +133,7 @@ def test_still_returns_k_when_the_nearest_are_duplicates(client, catalogue, sett
 
 def test_query_count_is_unchanged(client, catalogue, django_assert_max_num_queries):
     # The same pin as test_alternatives: the hashes come with the colour rows already read.
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get(catalogue["main"].get_absolute_url())
 
 
