@@ -152,20 +152,7 @@ class FacetedIndex(ProductIndex):
         return [self.row_of[r.product.pk] for r in found]
 
     def plan(self, q, **kwargs) -> str:
-        from django.db import connection
-
-        captured = []
-
-        def explain(execute, sql, params, many, context):
-            if "<=>" in sql and not captured:
-                raw = context["cursor"].cursor
-                raw.execute("EXPLAIN " + sql, params)
-                captured.append("\n".join(r[0] for r in raw.fetchall()))
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(explain):
-            self.search(q, **kwargs)
-        text = captured[0]
+        text = self.explained(q, **kwargs)
         if self.compressed_index in text:
             return "compressed"
         if "recommender_reducedvector" in text:

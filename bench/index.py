@@ -361,7 +361,8 @@ class ProductIndex:
             settings.RECOMMENDER_EXACT_MAX_ROWS = exact_max_rows
         return [self.row_of[r.product.pk] for r in found]
 
-    def plan(self, q, **kwargs) -> str:
+    def explained(self, q, **kwargs) -> str:
+        """EXPLAIN of the kNN statement ``search(q, **kwargs)`` sends."""
         from django.db import connection
 
         captured = []
@@ -376,8 +377,10 @@ class ProductIndex:
 
         with connection.execute_wrapper(explain):
             self.search(q, **kwargs)
-        text = captured[0]
-        return "hnsw" if self.index_name in text else "exact"
+        return captured[0]
+
+    def plan(self, q, **kwargs) -> str:
+        return "hnsw" if self.index_name in self.explained(q, **kwargs) else "exact"
 
 
 def run_config(
