@@ -112,7 +112,6 @@ def legacy_compute_batch(*, product_ids: list[int], model: str | None = None):
     """recommender.services.embedding_compute_batch as it was before issue 15, kept as the
     baseline (the stages timed as the production code times them): each image decoded,
     cropped and hashed in turn; in the transaction a DELETE and an UPDATE per product."""
-    from django.conf import settings
     from django.db import transaction
     from django.utils import timezone
 
@@ -153,12 +152,7 @@ def legacy_compute_batch(*, product_ids: list[int], model: str | None = None):
     vectors = embedder.embed([crop for _, crop, _ in crops])
     result.seconds["embed"] = time.perf_counter() - started
     started = time.perf_counter()
-    pattern = settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
-    attributes = [
-        record
-        for product, crop, _ in crops
-        for record in _attribute_records(product, crop, pattern_from_spectrum_on=pattern)
-    ]
+    attributes = [record for product, crop, _ in crops for record in _attribute_records(product, crop)]
     # The colour rows were computed inside the transaction; computed here, so that the
     # write stage holds only the statements, as in the new path.
     colours = []

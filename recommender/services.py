@@ -103,7 +103,7 @@ class _PreparedImage:
     attributes: list[AttributeRecord] = field(default_factory=list)
 
 
-def _image_prepare(product: Product, *, pattern_from_spectrum_on: bool) -> _PreparedImage:
+def _image_prepare(product: Product) -> _PreparedImage:
     """Decode and crop the product's image, and compute its hashes, colour statistics and
     attributes. No database access: this runs in the decode pool's threads."""
     try:
@@ -130,7 +130,7 @@ def _image_prepare(product: Product, *, pattern_from_spectrum_on: bool) -> _Prep
         crop=crop,
         region=region,
         colour=colour,
-        attributes=_attribute_records(product, crop, pattern_from_spectrum_on=pattern_from_spectrum_on),
+        attributes=_attribute_records(product, crop),
     )
 
 
@@ -143,13 +143,12 @@ def images_prepare(*, products: list[Product], threads: int | None = None) -> li
     torch model that already uses every core, and two at once would only double its memory.
     """
     threads = settings.RECOMMENDER_DECODE_THREADS if threads is None else threads
-    pattern = settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
     # A flag's reason is in the caller's language, as it was when decoding ran in its thread.
     language = translation.get_language()
 
     def prepare(product: Product) -> _PreparedImage:
         with translation.override(language):
-            return _image_prepare(product, pattern_from_spectrum_on=pattern)
+            return _image_prepare(product)
 
     if threads <= 1 or len(products) <= 1 or settings.RECOMMENDER_SEGMENT_CATALOGUE:
         return [prepare(product) for product in products]
@@ -292,9 +291,7 @@ def _batch_write(*, embedder, ready: list[_PreparedImage], vectors: np.ndarray) 
             Product.objects.filter(unchanged).update(needs_embedding=False, updated_at=timezone.now())
 
 
-def _attribute_records(
-    product: Product, crop: Image.Image, *, pattern_from_spectrum_on: bool
-) -> list[AttributeRecord]:
+def _attribute_records(product: Product, crop: Image.Image) -> list[AttributeRecord]:
     return [
         AttributeRecord(
             product_id=product.pk,
@@ -304,7 +301,9 @@ def _attribute_records(
             method=guess.method,
             image_sha256=product.image_sha256,
         )
-        for guess in attributes_compute(crop, pattern_from_spectrum_on=pattern_from_spectrum_on)
+        for guess in attributes_compute(
+            crop, pattern_from_spectrum_on=settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
+        )
     ]
 
 
@@ -325,9 +324,7 @@ def attributes_compute_batch(*, product_ids: list[int]) -> tuple[int, dict[int, 
             failed[product.pk] = str(exc)
             product_image_flag(product=product, reason=str(exc))
             continue
-        records += _attribute_records(
-            product, crop, pattern_from_spectrum_on=settings.RECOMMENDER_PATTERN_FROM_SPECTRUM
-        )
+        records += _attribute_records(product, crop)
         done += 1
     product_attributes_record(records=records)
     return done, failed
