@@ -262,19 +262,18 @@ def _nearest_rows(
             plan = "exact"
             sql = f"WITH near AS MATERIALIZED (SELECT e.id {filters.sql})" + rerank
             params = [*filters.params, sent(query), limit]
-        elif fitted is not None and kept <= counted:
-            plan = "compressed-exact"
-            # l2_distance() rather than the <-> operator: an index serves only the operator,
-            # so every kept row is ranked, reached from the product side.
-            order = f"l2_distance({coordinates}, %s::halfvec({compressed_dim}))"
-            sql = near_compressed.format(where=filters.where, order=order) + rerank
-            params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         elif fitted is not None:
-            plan = "compressed"
-            if candidates > ef_search:
-                # Without an iterative scan the graph walk returns at most ef_search rows.
-                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
-            order = f"({coordinates}) <-> %s::halfvec({compressed_dim})"
+            if kept <= counted:
+                plan = "compressed-exact"
+                # l2_distance() rather than the <-> operator: an index serves only the operator,
+                # so every kept row is ranked, reached from the product side.
+                order = f"l2_distance({coordinates}, %s::halfvec({compressed_dim}))"
+            else:
+                plan = "compressed"
+                if candidates > ef_search:
+                    # Without an iterative scan the graph walk returns at most ef_search rows.
+                    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(candidates)])
+                order = f"({coordinates}) <-> %s::halfvec({compressed_dim})"
             sql = near_compressed.format(where=filters.where, order=order) + rerank
             params = [*filters.params, sent(fitted.apply(query)[0]), candidates, sent(query), limit]
         else:
