@@ -24,8 +24,8 @@ import numpy as np
 from django.db import connection, transaction
 from pgvector import HalfVector
 
-from recommender.embedders import active_model_key
-from recommender.embedders.registry import embedder_spec
+from recommender.embedders import active_embedder_name, active_model_key
+from recommender.embedders.registry import REGISTRY, embedder_spec
 from recommender.models import Embedding, Projection, ReducedVector
 
 logger = logging.getLogger(__name__)
@@ -180,11 +180,12 @@ def projection_fit(
     ``model_key`` (None: the model's current key) and store every row's coordinates, in one
     transaction. ``total`` is told how many rows will be rewritten, ``progress`` how many
     were, batch by batch."""
-    name = model or active_model_key().split("@", 1)[0]
+    name = model or active_embedder_name()
     spec = embedder_spec(name)
     dim_out = spec.compressed_dim
     if not dim_out:
-        raise ValueError(f"{name} has no compressed index: nothing to fit a projection for")
+        with_one = ", ".join(other.name for other in REGISTRY.values() if other.compressed_dim)
+        raise ValueError(f"{name} has no compressed index; models with one: {with_one}")
     model_key = model_key or active_model_key(name)
     with transaction.atomic():
         # Writers of new vectors wait here (projection_for_write) until the commit.
@@ -215,9 +216,8 @@ def projection_fit(
                 "explained_variance": kept,
             },
         )
-        projection.refresh_from_db()
-        fitted = _fitted(
-            (model_key, spec.dim, dim_out, projection.mean, projection.components, projection.updated_at)
+        fitted = Fitted(
+            model_key=model_key, mean=mean, components=components, version=projection.updated_at.isoformat()
         )
         if total is not None:
             total(len(ids))

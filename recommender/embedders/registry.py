@@ -288,7 +288,7 @@ REGISTRY: dict[str, EmbedderSpec] = {
             load=_resnet50_load,
             fetch=_resnet50_fetch,
             # 2048 half floats are 4 KB a vector before HNSW's graph; 512 PCA coordinates are 1 KB
-            # (docs/benchmarks.md "index-compressed" measures what the re-rank keeps).
+            # (docs/benchmarks.md "ann" measures what the re-rank keeps).
             compressed_dim=512,
             compressed_index_name="embedding_resnet50_pca_hnsw",
         ),

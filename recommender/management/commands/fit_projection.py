@@ -6,8 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recommender.embedders import active_embedder_name
-from recommender.embedders.registry import REGISTRY
+from recommender.embedders import EmbedderUnavailable
 from recommender.projection import projection_fit
 
 
@@ -29,19 +28,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, model=None, sample=50_000, verbosity=1, **options):
-        name = model or active_embedder_name()
-        spec = REGISTRY.get(name)
-        if spec is None or not spec.compressed_dim:
-            with_one = ", ".join(n for n, s in REGISTRY.items() if s.compressed_dim)
-            raise CommandError(f"{name} has no compressed index; models with one: {with_one}")
         bar = tqdm(unit="vec", disable=verbosity < 1, file=self.stderr._out, desc="rewrite")
 
         def total(n: int) -> None:
             bar.reset(total=n)
 
         try:
-            result = projection_fit(model=name, sample=sample, total=total, progress=bar.update)
-        except ValueError as exc:
+            result = projection_fit(model=model, sample=sample, total=total, progress=bar.update)
+        except (ValueError, EmbedderUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         finally:
             bar.close()
