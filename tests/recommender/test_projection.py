@@ -19,7 +19,8 @@ from recommender.projection import pca_fit, projection_for_write
 from recommender.selectors import similar_products
 from recommender.services import embedding_compute_batch
 from shop.models import Product
-from tests.shop.factories import ProductFactory, category, jpeg_bytes
+from tests.recommender.factories import products_with_vectors
+from tests.shop.factories import ProductFactory, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 DIM = 2048
@@ -39,29 +40,7 @@ def clustered_unit_vectors(n: int, *, seed: int, rank: int = 48) -> np.ndarray:
 
 def _catalogue(n: int, *, seed: int, key: str) -> tuple[list[Product], np.ndarray]:
     vectors = clustered_unit_vectors(n, seed=seed)
-    template = ProductFactory(price=Decimal("1000"))
-    top = category("top")
-    products = Product.objects.bulk_create(
-        [
-            Product(
-                source=template.source,
-                external_id=f"PCA-{i}",
-                title=f"Projected {i}",
-                category=top,
-                price=Decimal(1000 + i),
-                image=f"products/p{i}.jpg",
-            )
-            for i in range(n)
-        ]
-    )
-    template.delete()
-    Embedding.objects.bulk_create(
-        [
-            Embedding(product=p, model_name="resnet50", model_key=key, vector=v)
-            for p, v in zip(products, vectors, strict=True)
-        ]
-    )
-    return products, vectors
+    return products_with_vectors(vectors, model_name="resnet50", model_key=key), vectors
 
 
 def _plans(run) -> list[str]:

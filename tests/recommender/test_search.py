@@ -10,10 +10,9 @@ import pytest
 from django.db import connection
 from pgvector import HalfVector
 
-from recommender.models import Embedding
 from recommender.selectors import similar_products
 from shop.models import Product
-from tests.recommender.factories import embedding_create, random_unit_vectors
+from tests.recommender.factories import embedding_create, products_with_vectors, random_unit_vectors
 from tests.shop.factories import ProductFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -25,26 +24,11 @@ def _catalogue(n: int, *, seed: int, skirts_every: int = 0):
     """n products with random vectors (bulk-inserted: the search is what is tested)."""
     vectors = random_unit_vectors(n, DIM, seed=seed)
     top, skirt = category("top"), category("skirt")
-    template = ProductFactory(price=Decimal("1000"))
-    products = Product.objects.bulk_create(
-        [
-            Product(
-                source=template.source,
-                external_id=f"R{i}",
-                title=f"Random {i}",
-                category=skirt if skirts_every and i % skirts_every == 0 else top,
-                price=Decimal(1000 + i),
-                image=f"products/r{i}.jpg",
-            )
-            for i in range(n)
-        ]
-    )
-    template.delete()
-    Embedding.objects.bulk_create(
-        [
-            Embedding(product=p, model_name="efficientnet-lite0", model_key=KEY, vector=v)
-            for p, v in zip(products, vectors, strict=True)
-        ]
+    products = products_with_vectors(
+        vectors,
+        model_name="efficientnet-lite0",
+        model_key=KEY,
+        category_of=lambda i: skirt if skirts_every and i % skirts_every == 0 else top,
     )
     return products, vectors
 
